@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what a fresh Debian machine with
+# only Rust lacks (Prometheus + promtool, Python tools), then runs formatting,
+# lints, every Rust test, the rule tests and the live Prometheus checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+
+step "installing system packages (prometheus, promtool)"
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq prometheus >/dev/null
+fi
+promtool --version | head -1
+
+step "installing Python tools into .venv"
+VENV=".venv"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install -q --disable-pip-version-check -r scripts/requirements.txt
+export PATH="$PWD/$VENV/bin:$PATH"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "cargo build (debug binary for script tests)"
+cargo build --locked --bins
+
+step "cargo test"
+cargo test --locked --all-targets
+
+for extra in scripts/test.d/*.sh; do
+  [ -e "$extra" ] || continue
+  step "$(basename "$extra")"
+  bash "$extra"
+done
+
+step "all checks passed"

@@ -1,0 +1,1 @@
+//! The Genesys Cloud API client (placeholder until the client lands).
