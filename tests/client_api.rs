@@ -553,3 +553,65 @@ async fn secrets_never_reach_logs() {
     }
     sim.shutdown().await;
 }
+
+/// The call deadline bounds everything: slow attempts stop at the deadline,
+/// and a request the rate budget cannot admit in time fails without being sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadline_and_budget_bound_every_call() {
+    let sim = start_sim(SimConfig::default()).await;
+    let control = sim.control();
+    let mut config = fast_config(&sim.base_url(), DEMO_ID, DEMO_SECRET);
+    config.request_timeout = Duration::from_secs(1);
+    config.call_deadline = Duration::from_millis(2_500);
+    config.max_retries = 10;
+    let client = Client::new(config.clone(), Arc::new(NoopObserver)).expect("client");
+    client.queues(&[]).await.expect("warm up");
+    control.reset_counts();
+    control.push_faults(
+        SimEndpoint::Queues,
+        (0..10).map(|_| Fault::Delay(Duration::from_secs(5))),
+    );
+    let err = client.queues(&[]).await.expect_err("deadline");
+    assert!(matches!(err, Error::Deadline { .. }), "{err}");
+    let attempts = control.request_count(SimEndpoint::Queues);
+    assert!(
+        (1..=3).contains(&attempts),
+        "{attempts} attempts of 1 s cannot exceed 2.5 s"
+    );
+
+    let sim2 = start_sim(SimConfig::default()).await;
+    let mut config = fast_config(&sim2.base_url(), DEMO_ID, DEMO_SECRET);
+    config.requests_per_minute = 2;
+    config.call_deadline = Duration::from_secs(15);
+    let recorder = Arc::new(Recorder::default());
+    let client = Client::new(config, recorder.clone()).expect("client");
+    client
+        .queues(&[])
+        .await
+        .expect("token + one page fit the budget");
+    let err = client
+        .queues(&[])
+        .await
+        .expect_err("no room for a third request");
+    assert!(
+        matches!(
+            err,
+            Error::BudgetExhausted {
+                requests_per_minute: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("--api.requests-per-minute"),
+        "{err}"
+    );
+    assert_eq!(
+        sim2.control().request_count(SimEndpoint::Queues),
+        1,
+        "never sent"
+    );
+    sim.shutdown().await;
+    sim2.shutdown().await;
+}
