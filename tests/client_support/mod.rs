@@ -3,7 +3,14 @@
 //! servers, captured tracing output, and running the real binary with a bound.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+mod parse;
+mod truth;
+
+#[allow(unused_imports)]
+pub use parse::{parse_csv, parse_json_rows, Scalar};
+#[allow(unused_imports)]
+pub use truth::Truth;
+
 use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -147,6 +154,27 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
     }
 }
 
+/// Installs (once per test binary) a global subscriber that records every
+/// event of the client, reqwest and hyper at trace level, and returns its buffer.
+/// Global rather than per-test, so that no thread's cached callsite interest
+/// can hide an event.
+pub fn global_trace_logs() -> LogBuffer {
+    static LOGS: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = LogBuffer::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "trace,genesys_exporter::simulator=off",
+            ))
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("first global subscriber");
+        logs
+    })
+    .clone()
+}
+
 /// Runs the real binary with `args` and extra `env` (every inherited
 /// `GENESYS_*` variable removed), killing it after `limit`.
 pub fn run_binary(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
@@ -206,215 +234,4 @@ pub async fn run_binary_async(args: Vec<String>, env: Vec<(String, String)>) -> 
     })
     .await
     .expect("binary thread")
-}
-
-/// Parses RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF) into rows.
-pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows
-}
-
-/// Independent ground truth for one queue × media type over `[from, to)`,
-/// computed from the simulator's conversation events (API notes §3).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Truth {
-    /// Count of events per metric name.
-    pub counts: BTreeMap<&'static str, u64>,
-    /// Sum of durations per metric name, ms.
-    pub sums: BTreeMap<&'static str, i64>,
-}
-
-impl Truth {
-    /// Folds every event emitted in `[from, to)` of the model's conversations.
-    pub fn compute(
-        model: &genesys_exporter::simulator::OrgModel,
-        queue_id: &str,
-        media: &str,
-        from: i64,
-        to: i64,
-    ) -> Truth {
-        let mut t = Truth::default();
-        for conv in model.conversations(queue_id, media, from, to) {
-            for e in conv.events() {
-                if e.at_ms >= from && e.at_ms < to {
-                    *t.counts.entry(e.metric).or_default() += 1;
-                    *t.sums.entry(e.metric).or_default() += e.value_ms.unwrap_or(0);
-                }
-            }
-        }
-        t
-    }
-
-    /// Events of `metric`.
-    pub fn count(&self, metric: &str) -> u64 {
-        self.counts.get(metric).copied().unwrap_or(0)
-    }
-
-    /// Mean of `metric` in seconds, `None` without events.
-    pub fn mean_seconds(&self, metric: &str) -> Option<f64> {
-        let n = self.count(metric);
-        let sum = self.sums.get(metric).copied().unwrap_or(0);
-        (n > 0).then(|| (sum as f64 / 1000.0) / n as f64)
-    }
-
-    /// Service level per §3.2 with the org's options.
-    pub fn service_level(&self, o: &genesys_exporter::simulator::SlOptions) -> Option<f64> {
-        let answered = self.count("tAnswered") as f64;
-        let num = answered - self.count("nOverSla") as f64;
-        let mut den = answered;
-        if o.include_abandons {
-            den += self.count("tAbandon") as f64;
-            if !o.include_short_abandons {
-                den -= self.count("tShortAbandon") as f64;
-            }
-        }
-        if o.include_flowouts {
-            den += self.count("tFlowOut") as f64;
-        }
-        (den > 0.0).then(|| num / den)
-    }
-
-    /// True when nothing at all was emitted.
-    pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
-    }
-}
-
-/// A scalar of a report JSON row, with numbers parsed exactly (Rust's
-/// correctly rounded parser; serde_json's default one may be 1 ulp off).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Scalar {
-    /// A string.
-    Str(String),
-    /// A number.
-    Num(f64),
-    /// `null`.
-    Null,
-}
-
-impl Scalar {
-    /// The number, if this is one.
-    pub fn num(&self) -> Option<f64> {
-        match self {
-            Scalar::Num(n) => Some(*n),
-            _ => None,
-        }
-    }
-
-    /// The string, if this is one.
-    pub fn str(&self) -> &str {
-        match self {
-            Scalar::Str(s) => s,
-            _ => "",
-        }
-    }
-}
-
-/// Parses a JSON array of flat objects (the report's JSON format) into rows,
-/// keeping every number exact. Panics on anything else.
-pub fn parse_json_rows(text: &str) -> Vec<BTreeMap<String, Scalar>> {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    let skip_ws = |i: &mut usize| {
-        while *i < bytes.len() && bytes[*i].is_ascii_whitespace() {
-            *i += 1;
-        }
-    };
-    let expect = |i: &mut usize, c: u8| {
-        skip_ws(i);
-        assert_eq!(
-            bytes.get(*i),
-            Some(&c),
-            "expected {:?} at {}",
-            c as char,
-            *i
-        );
-        *i += 1;
-    };
-    let string = |i: &mut usize| -> String {
-        skip_ws(i);
-        let start = *i;
-        assert_eq!(bytes[*i], b'"');
-        *i += 1;
-        while bytes[*i] != b'"' {
-            *i += if bytes[*i] == b'\\' { 2 } else { 1 };
-        }
-        *i += 1;
-        serde_json::from_str(&text[start..*i]).expect("JSON string")
-    };
-    let mut rows = Vec::new();
-    expect(&mut i, b'[');
-    skip_ws(&mut i);
-    if bytes[i] == b']' {
-        return rows;
-    }
-    loop {
-        expect(&mut i, b'{');
-        let mut row = BTreeMap::new();
-        loop {
-            let key = string(&mut i);
-            expect(&mut i, b':');
-            skip_ws(&mut i);
-            let value = match bytes[i] {
-                b'"' => Scalar::Str(string(&mut i)),
-                b'n' => {
-                    assert_eq!(&text[i..i + 4], "null");
-                    i += 4;
-                    Scalar::Null
-                }
-                _ => {
-                    let start = i;
-                    while i < bytes.len()
-                        && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
-                    {
-                        i += 1;
-                    }
-                    Scalar::Num(text[start..i].parse().expect("number"))
-                }
-            };
-            assert!(row.insert(key, value).is_none(), "duplicate key");
-            skip_ws(&mut i);
-            match bytes[i] {
-                b',' => i += 1,
-                b'}' => {
-                    i += 1;
-                    break;
-                }
-                other => panic!("unexpected {:?}", other as char),
-            }
-        }
-        rows.push(row);
-        skip_ws(&mut i);
-        match bytes[i] {
-            b',' => i += 1,
-            b']' => return rows,
-            other => panic!("unexpected {:?}", other as char),
-        }
-    }
 }
