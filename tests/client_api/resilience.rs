@@ -252,3 +252,35 @@ async fn malformed_bodies_are_decode_errors() {
     );
     sim.shutdown().await;
 }
+
+/// During an outage the token endpoint's 503 is a transient server error,
+/// retried with backoff like any other, not mistaken for bad credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_is_not_a_credentials_error() {
+    let sim = start_sim(SimConfig::default()).await;
+    let control = sim.control();
+    control.set_outage(true);
+    let (client, recorder) = demo_client(&sim.base_url());
+    let err = client.queues(&[]).await.expect_err("outage");
+    assert!(
+        matches!(
+            err,
+            Error::Server {
+                endpoint: Endpoint::Token,
+                status: 503,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.is_transient() && !err.is_credentials());
+    assert_eq!(
+        control.request_count(SimEndpoint::Token),
+        4,
+        "1 + 3 retries"
+    );
+    assert_eq!(recorder.retries(RetryReason::ServerError), 3);
+    control.set_outage(false);
+    client.queues(&[]).await.expect("recovers after the outage");
+    sim.shutdown().await;
+}
