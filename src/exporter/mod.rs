@@ -1,14 +1,19 @@
-//! The exporter (placeholder until the exporter lands).
+//! The exporter: polls Genesys Cloud on its own schedule, keeps an immutable
+//! snapshot of queue gauges rendered once per poll, and serves it on `/metrics`
+//! with live self-metrics and health endpoints.
+//!
+//! # Layout
+//! - [`args`]: flags and environment variables; [`config`]: their validation.
+//! - [`window`]: pure window maths and the per-poll query plan.
+
+pub mod args;
+pub mod config;
+pub mod window;
 
 use std::process::ExitCode;
 
-/// Exporter flags.
-#[derive(Debug, clap::Args)]
-pub struct ExporterArgs {}
-
-/// `check-config` flags.
-#[derive(Debug, clap::Args)]
-pub struct CheckConfigArgs {}
+pub use args::{CheckConfigArgs, ExporterArgs};
+pub use config::Config;
 
 /// Runs the exporter until SIGTERM/SIGINT.
 pub async fn run_command(_args: ExporterArgs) -> ExitCode {
