@@ -122,7 +122,10 @@ pub struct ExporterArgs {
     /// (no credentials needed).
     #[arg(long = "demo", env = "GENESYS_EXPORTER_DEMO")]
     pub demo: bool,
-    // The Genesys client flags are flattened in here once the client is available.
+
+    /// Genesys connection and API-budget flags (`--genesys.*`, `--api.*`).
+    #[command(flatten)]
+    pub client: crate::genesys::ClientArgs,
 }
 
 /// `check-config` flags: the exporter's own flags plus `--online`.
