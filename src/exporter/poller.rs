@@ -347,3 +347,83 @@ fn now_ms() -> i64 {
         .unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genesys::BucketTotals;
+    use crate::kpi::{StatValues, Totals};
+
+    fn offered(n: f64) -> Totals {
+        let mut t = Totals::default();
+        t.record(
+            "nOffered",
+            &StatValues {
+                count: Some(n),
+                ..Default::default()
+            },
+        );
+        t
+    }
+
+    /// Buckets of a shared query are summed into every window containing them.
+    #[test]
+    fn folds_buckets_into_windows() {
+        let plan = QueryPlan {
+            windows: vec![
+                ResolvedWindow {
+                    label: "30m".into(),
+                    start_ms: 1_800_000,
+                    end_ms: 3_600_000,
+                },
+                ResolvedWindow {
+                    label: "1h".into(),
+                    start_ms: 0,
+                    end_ms: 3_600_000,
+                },
+            ],
+            queries: vec![super::super::window::PlannedQuery {
+                start_ms: 0,
+                end_ms: 3_600_000,
+                granularity_ms: Some(1_800_000),
+                windows: vec![0, 1],
+            }],
+        };
+        let bucket = |start: i64, n: f64| BucketTotals {
+            start_ms: start,
+            end_ms: start + 1_800_000,
+            totals: offered(n),
+        };
+        let series = QueueMediaSeries {
+            queue_id: "q".into(),
+            media_type: "voice".into(),
+            buckets: vec![bucket(0, 2.0), bucket(1_800_000, 3.0)],
+        };
+        let totals = fold_answers(&plan, &[vec![series]]);
+        let per_window = &totals[&("q".to_string(), "voice".to_string())];
+        assert_eq!((per_window[0].offered, per_window[1].offered), (3, 5));
+    }
+
+    /// The name filter applies and division names fall back to ids.
+    #[test]
+    fn converts_queue_list() {
+        let q = |id: &str, name: &str, division_name: &str| Queue {
+            id: id.into(),
+            name: name.into(),
+            division_id: "d1".into(),
+            division_name: division_name.into(),
+            member_count: Some(4),
+            media: vec![],
+        };
+        let filter = QueueFilter {
+            exclude: Some(regex::Regex::new("^Test").expect("regex")),
+            ..QueueFilter::default()
+        };
+        let set = queue_set(
+            vec![q("1", "Sales", ""), q("2", "Test queue", "Home")],
+            &filter,
+        );
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.queues()[0].division, "d1");
+    }
+}
