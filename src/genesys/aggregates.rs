@@ -1,0 +1,267 @@
+//! `POST /api/v2/analytics/conversations/aggregates/query`: one request per
+//! chunk of queue ids (run concurrently within the client's cap), groups read
+//! from the returned `group` map, buckets folded into [`kpi::Totals`].
+
+use std::collections::BTreeMap;
+
+use reqwest::{Method, Url};
+use tokio::task::JoinSet;
+
+use super::client::Client;
+use super::error::Error;
+use super::model::AggregateResponse;
+use super::observer::Endpoint;
+use super::query;
+use crate::kpi;
+use crate::timefmt;
+
+/// One aggregate query over `[start_ms, end_ms)` for some queues.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateRequest {
+    /// Interval start, epoch ms (inclusive).
+    pub start_ms: i64,
+    /// Interval end, epoch ms (exclusive).
+    pub end_ms: i64,
+    /// Bucket size; `None` = one bucket for the whole interval.
+    pub granularity_ms: Option<i64>,
+    /// IANA zone for bucket boundaries (`timeZone`); `None` = UTC.
+    pub time_zone: Option<String>,
+    /// Queues to query (chunked by the client). Empty = no request at all.
+    pub queue_ids: Vec<String>,
+    /// Media types to keep; empty = all.
+    pub media_types: Vec<String>,
+}
+
+/// The buckets of one queue × media type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueMediaSeries {
+    /// Queue id.
+    pub queue_id: String,
+    /// Analytics media type.
+    pub media_type: String,
+    /// Non-empty buckets, in time order.
+    pub buckets: Vec<BucketTotals>,
+}
+
+/// One bucket's totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketTotals {
+    /// Bucket start, epoch ms.
+    pub start_ms: i64,
+    /// Bucket end, epoch ms.
+    pub end_ms: i64,
+    /// Everything recorded in the bucket.
+    pub totals: kpi::Totals,
+}
+
+impl QueueMediaSeries {
+    /// All buckets merged into one total.
+    pub fn total(&self) -> kpi::Totals {
+        let mut sum = kpi::Totals::default();
+        for b in &self.buckets {
+            sum.merge(&b.totals);
+        }
+        sum
+    }
+}
+
+/// Folds aggregate responses into per queue × media series. Groups without a
+/// `queueId` or `mediaType` (partial groups) are skipped; a bucket without a
+/// parseable interval counts as the whole request interval when there is no
+/// granularity, and is skipped otherwise.
+pub fn series_from_responses(
+    req: &AggregateRequest,
+    responses: impl IntoIterator<Item = AggregateResponse>,
+) -> Vec<QueueMediaSeries> {
+    let mut acc: BTreeMap<(String, String), BTreeMap<(i64, i64), kpi::Totals>> = BTreeMap::new();
+    for response in responses {
+        for group in response.results {
+            let (Some(queue), Some(media)) =
+                (group.group.get("queueId"), group.group.get("mediaType"))
+            else {
+                continue;
+            };
+            let buckets = acc.entry((queue.clone(), media.clone())).or_default();
+            for bucket in group.data {
+                let span = bucket
+                    .interval
+                    .as_deref()
+                    .and_then(timefmt::parse_interval)
+                    .filter(|(s, e)| s < e)
+                    .or_else(|| {
+                        req.granularity_ms
+                            .is_none()
+                            .then_some((req.start_ms, req.end_ms))
+                    });
+                let Some(span) = span else { continue };
+                let totals = buckets.entry(span).or_default();
+                for m in bucket.metrics {
+                    totals.record(&m.metric, &m.stats);
+                }
+            }
+        }
+    }
+    acc.into_iter()
+        .map(|((queue_id, media_type), buckets)| QueueMediaSeries {
+            queue_id,
+            media_type,
+            buckets: buckets
+                .into_iter()
+                .map(|((start_ms, end_ms), totals)| BucketTotals {
+                    start_ms,
+                    end_ms,
+                    totals,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+impl Client {
+    /// Queries conversation aggregates for `req.queue_ids`, in
+    /// `ceil(queues / chunk_size)` requests, grouped by queue and media type.
+    pub async fn aggregates(&self, req: &AggregateRequest) -> Result<Vec<QueueMediaSeries>, Error> {
+        if req.end_ms <= req.start_ms {
+            return Err(Error::Config(String::from(
+                "aggregate interval end must be after its start",
+            )));
+        }
+        if req.queue_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let url = Url::parse(&format!(
+            "{}{}",
+            self.inner.api_base,
+            Endpoint::Aggregates.path()
+        ))
+        .map_err(|e| Error::Config(format!("invalid API base URL: {e}")))?;
+        let mut tasks = JoinSet::new();
+        for (index, chunk) in req
+            .queue_ids
+            .chunks(self.inner.config.chunk_size)
+            .enumerate()
+        {
+            let body = query::aggregate_body(req, chunk);
+            let client = self.clone();
+            let url = url.clone();
+            tasks.spawn(async move {
+                let response: Result<AggregateResponse, Error> = client
+                    .inner
+                    .call_json(Endpoint::Aggregates, Method::POST, url, Some(&body))
+                    .await;
+                (index, response)
+            });
+        }
+        let mut responses = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (index, response) = joined.map_err(|e| Error::Decode {
+                endpoint: Endpoint::Aggregates,
+                cause: format!("query task failed: {e}"),
+            })?;
+            responses.push((index, response?));
+        }
+        responses.sort_by_key(|(i, _)| *i);
+        Ok(series_from_responses(
+            req,
+            responses.into_iter().map(|(_, r)| r),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"{
+      "results": [
+        {
+          "group": {"queueId": "3b3c5b1e-0000-4000-8000-000000000001", "mediaType": "voice"},
+          "data": [
+            {
+              "interval": "2025-03-12T00:00:00.000Z/2025-03-12T13:05:00.000Z",
+              "metrics": [
+                {"metric": "nOffered",       "stats": {"count": 120}},
+                {"metric": "tAnswered",      "stats": {"max": 95000, "min": 1200, "count": 104, "sum": 1872000}},
+                {"metric": "tAbandon",       "stats": {"max": 300000, "min": 2100, "count": 12, "sum": 540000}},
+                {"metric": "tShortAbandon",  "stats": {"max": 4800, "min": 2100, "count": 3, "sum": 10500}},
+                {"metric": "tHandle",        "stats": {"max": 1500000, "min": 45000, "count": 101, "sum": 30300000}},
+                {"metric": "nOverSla",       "stats": {"count": 20}},
+                {"metric": "oServiceTarget", "stats": {"current": 0.8}},
+                {"metric": "oServiceLevel",  "stats": {"ratio": 0.7434, "numerator": 84, "denominator": 113, "target": 0.8}}
+              ]
+            }
+          ]
+        },
+        {"group": {"mediaType": "voice"}, "data": [{"interval": "2025-03-12T00:00:00.000Z/2025-03-12T13:05:00.000Z",
+          "metrics": [{"metric": "nOffered", "stats": {"count": 999}}]}]}
+      ]
+    }"#;
+
+    fn request() -> AggregateRequest {
+        AggregateRequest {
+            start_ms: timefmt::parse_instant("2025-03-12T00:00:00.000Z").expect("t"),
+            end_ms: timefmt::parse_instant("2025-03-12T13:05:00.000Z").expect("t"),
+            granularity_ms: None,
+            time_zone: None,
+            queue_ids: vec!["3b3c5b1e-0000-4000-8000-000000000001".into()],
+            media_types: vec![],
+        }
+    }
+
+    /// The documented response folds into the documented KPIs; the partial
+    /// group without a queueId is ignored.
+    #[test]
+    fn documented_response() {
+        let parsed: AggregateResponse = serde_json::from_str(EXAMPLE).expect("parses");
+        let series = series_from_responses(&request(), [parsed]);
+        assert_eq!(series.len(), 1);
+        let s = &series[0];
+        assert_eq!(s.media_type, "voice");
+        assert_eq!(s.buckets.len(), 1);
+        let t = s.total();
+        assert_eq!(t.offered, 120);
+        assert_eq!(t.answered.count, 104);
+        assert_eq!(t.asa_seconds(), Some(18.0));
+        assert_eq!(t.abandon_ratio(), Some(0.1));
+        assert_eq!(t.service_level_ratio(), Some(84.0 / 113.0));
+    }
+
+    /// `{}` and `{"results": []}` both mean no data.
+    #[test]
+    fn empty_bodies() {
+        for body in ["{}", r#"{"results": []}"#] {
+            let parsed: AggregateResponse = serde_json::from_str(body).expect("parses");
+            assert!(series_from_responses(&request(), [parsed]).is_empty());
+        }
+    }
+
+    /// Buckets from two chunks and duplicate groups merge; a bucket without an
+    /// interval takes the request interval only when there is no granularity.
+    #[test]
+    fn buckets_merge_and_fallback() {
+        let a: AggregateResponse = serde_json::from_str(
+            r#"{"results":[{"group":{"queueId":"q","mediaType":"chat"},"data":[
+              {"interval":"2025-03-12T01:00:00.000Z/2025-03-12T02:00:00.000Z","metrics":[{"metric":"nOffered","stats":{"count":2}}]},
+              {"metrics":[{"metric":"nOffered","stats":{"count":5}}]}]}]}"#,
+        )
+        .expect("a");
+        let b: AggregateResponse = serde_json::from_str(
+            r#"{"results":[{"group":{"queueId":"q","mediaType":"chat","extra":"x"},"data":[
+              {"interval":"2025-03-12T00:00:00.000Z/2025-03-12T01:00:00.000Z","metrics":[{"metric":"nOffered","stats":{"count":1}}]}]}]}"#,
+        )
+        .expect("b");
+        let series = series_from_responses(&request(), [a, b]);
+        assert_eq!(series.len(), 1);
+        let starts: Vec<i64> = series[0].buckets.iter().map(|b| b.start_ms).collect();
+        assert_eq!(starts.len(), 3);
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(series[0].total().offered, 8);
+        let mut granular = request();
+        granular.granularity_ms = Some(3_600_000);
+        let a: AggregateResponse = serde_json::from_str(
+            r#"{"results":[{"group":{"queueId":"q","mediaType":"chat"},"data":[{"metrics":[{"metric":"nOffered","stats":{"count":5}}]}]}]}"#,
+        )
+        .expect("a");
+        assert_eq!(series_from_responses(&granular, [a])[0].buckets.len(), 0);
+    }
+}

@@ -1,0 +1,352 @@
+//! The [`Client`]: shared state (HTTP client, token cache, limiter, observer)
+//! and the request loop every call goes through: rate limit, send with a
+//! timeout, retry per policy within the call deadline, re-authenticate once on 401.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, Url};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::config::ClientConfig;
+use super::error::Error;
+use super::http::{self, Attempt};
+use super::limiter::Limiter;
+use super::oauth::TokenCache;
+use super::observer::{ApiObserver, Endpoint, RetryReason};
+use super::region;
+use super::retry::{Decision, Failure, Jitter, RetryPolicy};
+
+/// A Genesys Cloud API client. Cheap to clone; clones share the token, the
+/// rate limiter and the concurrency cap. `Debug` shows no secrets.
+#[derive(Clone)]
+pub struct Client {
+    pub(super) inner: Arc<Inner>,
+}
+
+/// State shared by all clones.
+pub(super) struct Inner {
+    pub(super) config: ClientConfig,
+    pub(super) api_base: String,
+    pub(super) http: reqwest::Client,
+    pub(super) observer: Arc<dyn ApiObserver>,
+    pub(super) limiter: Limiter,
+    pub(super) tokens: TokenCache,
+    policy: RetryPolicy,
+    jitter: Jitter,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("api_base", &self.inner.api_base)
+            .field("login_base", &self.inner.config.login_base.as_str())
+            .field("client_id", &self.inner.config.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A response that ends the retry loop without being a success.
+pub(super) struct Refusal {
+    pub(super) status: u16,
+    pub(super) body: Vec<u8>,
+    pub(super) correlation_id: Option<String>,
+}
+
+impl Client {
+    /// Builds a client; no request is sent until the first call.
+    pub fn new(config: ClientConfig, observer: Arc<dyn ApiObserver>) -> Result<Client, Error> {
+        config.validate()?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("genesys_exporter/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| {
+                Error::Config(format!(
+                    "cannot build the HTTP client: {}",
+                    http::root_cause(&e)
+                ))
+            })?;
+        let policy = RetryPolicy {
+            max_retries: config.max_retries,
+            backoff_base: config.backoff_base,
+            backoff_cap: config.backoff_cap,
+            max_retry_after: config.max_retry_after,
+        };
+        let inner = Inner {
+            api_base: region::base_string(&config.api_base),
+            limiter: Limiter::new(config.requests_per_minute, config.concurrency),
+            tokens: TokenCache::default(),
+            http,
+            observer,
+            policy,
+            jitter: Jitter::default(),
+            config,
+        };
+        Ok(Client {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+}
+
+impl Inner {
+    /// Calls an API endpoint and parses its JSON answer, with a bearer token,
+    /// retries, and one re-authentication on 401.
+    pub(super) async fn call_json<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<T, Error> {
+        let deadline = Instant::now() + self.config.call_deadline;
+        let mut reauthenticated = false;
+        loop {
+            let (token, generation) = self.token(endpoint, deadline).await?;
+            let build = || {
+                let request = self
+                    .http
+                    .request(method.clone(), url.clone())
+                    .bearer_auth(token.expose())
+                    .header(reqwest::header::ACCEPT, "application/json");
+                match body {
+                    Some(b) => request.json(b),
+                    None => request,
+                }
+            };
+            let refusal = match self.send_with_retries(endpoint, deadline, &build).await? {
+                Ok(bytes) => return decode(endpoint, &bytes),
+                Err(refusal) => refusal,
+            };
+            let detail = http::api_detail(&refusal.body, refusal.correlation_id);
+            match refusal.status {
+                401 if !reauthenticated => {
+                    reauthenticated = true;
+                    self.tokens.invalidate(generation).await;
+                    self.observer.retried(endpoint, RetryReason::Unauthorized);
+                    tracing::debug!(
+                        endpoint = endpoint.as_str(),
+                        "401 from the API; re-authenticating once"
+                    );
+                }
+                401 => return Err(Error::Unauthorized { endpoint, detail }),
+                403 => {
+                    let permission = named_permission(detail.message.as_deref())
+                        .or(endpoint.permission().map(str::to_string))
+                        .unwrap_or_else(|| String::from("(not named)"));
+                    return Err(Error::MissingPermission {
+                        endpoint,
+                        permission,
+                        detail,
+                    });
+                }
+                status => {
+                    return Err(Error::Rejected {
+                        endpoint,
+                        status,
+                        detail,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Sends a request built by `build` until it succeeds (`Ok(Ok(body))`), is
+    /// refused with a status that is not retried (`Ok(Err(refusal))`), or the
+    /// retry policy gives up (`Err`).
+    pub(super) async fn send_with_retries(
+        &self,
+        endpoint: Endpoint,
+        deadline: Instant,
+        build: &(dyn Fn() -> RequestBuilder + Sync),
+    ) -> Result<Result<Vec<u8>, Refusal>, Error> {
+        let deadline_error = Error::Deadline {
+            endpoint,
+            deadline: self.config.call_deadline,
+        };
+        let mut retries = 0u32;
+        loop {
+            let slot = self
+                .limiter
+                .acquire(deadline)
+                .await
+                .map_err(|_| deadline_error.clone())?;
+            if !slot.rate_wait.is_zero() {
+                self.observer.throttled(endpoint, slot.rate_wait);
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(deadline_error);
+            }
+            let timeout = self.config.request_timeout.min(remaining);
+            let started = Instant::now();
+            let attempt = http::send(build(), timeout, self.config.max_body_bytes).await;
+            drop(slot);
+            let elapsed = started.elapsed();
+            self.observer
+                .request_finished(endpoint, &attempt.outcome_label(), elapsed);
+            tracing::debug!(
+                endpoint = endpoint.as_str(),
+                outcome = %attempt.outcome_label(),
+                elapsed_ms = elapsed.as_millis() as u64,
+                "Genesys request finished"
+            );
+            let (failure, last_error) = match attempt {
+                Attempt::Success(_, body) => return Ok(Ok(body)),
+                Attempt::TooLarge => {
+                    return Err(Error::TooLarge {
+                        endpoint,
+                        limit: self.config.max_body_bytes,
+                    })
+                }
+                Attempt::Status {
+                    status,
+                    retry_after,
+                    body,
+                    correlation_id,
+                } => match status {
+                    429 => (
+                        Failure::RateLimited(retry_after),
+                        Error::RateLimited {
+                            endpoint,
+                            retry_after,
+                        },
+                    ),
+                    500..=599 => (
+                        Failure::Server(status, retry_after),
+                        Error::Server {
+                            endpoint,
+                            status,
+                            detail: http::api_detail(&body, correlation_id),
+                        },
+                    ),
+                    _ => {
+                        return Ok(Err(Refusal {
+                            status,
+                            body,
+                            correlation_id,
+                        }))
+                    }
+                },
+                Attempt::Timeout if timeout < self.config.request_timeout => {
+                    (Failure::Timeout, deadline_error.clone())
+                }
+                Attempt::Timeout => (
+                    Failure::Timeout,
+                    Error::Timeout {
+                        endpoint,
+                        timeout: self.config.request_timeout,
+                    },
+                ),
+                Attempt::Transport(cause) => (
+                    Failure::Transport,
+                    Error::Unreachable {
+                        endpoint,
+                        host: host_of(build()),
+                        cause,
+                    },
+                ),
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match self
+                .policy
+                .decide(failure, retries, remaining, self.jitter.next_unit())
+            {
+                Decision::GiveUp => return Err(last_error),
+                Decision::Retry(wait) => {
+                    self.observer.retried(endpoint, failure.reason());
+                    tracing::debug!(
+                        endpoint = endpoint.as_str(),
+                        reason = failure.reason().as_str(),
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying Genesys request"
+                    );
+                    tokio::time::sleep(wait).await;
+                    retries += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Parses a 2xx JSON body; an empty body counts as `{}`.
+fn decode<T: DeserializeOwned>(endpoint: Endpoint, bytes: &[u8]) -> Result<T, Error> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    serde_json::from_slice(bytes).map_err(|e| Error::Decode {
+        endpoint,
+        cause: e.to_string(),
+    })
+}
+
+/// The `host:port` a request goes to, for error messages.
+fn host_of(request: RequestBuilder) -> String {
+    request
+        .build()
+        .ok()
+        .map(|r| {
+            let url = r.url();
+            match (url.host_str(), url.port_or_known_default()) {
+                (Some(h), Some(p)) => format!("{h}:{p}"),
+                (Some(h), None) => h.to_string(),
+                _ => String::from("(unknown host)"),
+            }
+        })
+        .unwrap_or_else(|| String::from("(unknown host)"))
+}
+
+/// The permission named in a 403 message ("…permissions assigned: a:b:c"):
+/// the first word shaped like `domain:entity:action`.
+pub(super) fn named_permission(message: Option<&str>) -> Option<String> {
+    message?
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '"' | '\''))
+        .map(|word| word.trim_end_matches('.'))
+        .find(|word| {
+            let parts: Vec<&str> = word.split(':').collect();
+            parts.len() >= 3 && parts.iter().all(|p| !p.is_empty())
+        })
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The permission is read from both documented 403 message templates.
+    #[test]
+    fn permission_from_message() {
+        let any = "Unable to perform the requested action. You must have at least one of the following permissions assigned: analytics:queueObservation:view";
+        assert_eq!(
+            named_permission(Some(any)).as_deref(),
+            Some("analytics:queueObservation:view")
+        );
+        let missing = "Unable to perform the requested action. You are missing the following permission(s): [routing:queue:view].";
+        assert_eq!(
+            named_permission(Some(missing)).as_deref(),
+            Some("routing:queue:view")
+        );
+        assert_eq!(named_permission(Some("You are not authorized.")), None);
+        assert_eq!(named_permission(None), None);
+    }
+
+    /// Empty 2xx bodies decode as `{}`; garbage is a decode error naming the endpoint.
+    #[test]
+    fn decode_bodies() {
+        let v: Value = decode(Endpoint::Aggregates, b"  ").expect("empty");
+        assert_eq!(v, serde_json::json!({}));
+        let err = decode::<Value>(Endpoint::Aggregates, b"<html>").expect_err("garbage");
+        assert!(err.to_string().contains("conversation_aggregates"));
+    }
+}

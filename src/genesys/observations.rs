@@ -1,0 +1,267 @@
+//! `POST /api/v2/analytics/queues/observations/query`: real-time counts per
+//! queue × media type and users per queue, in chunks of queue ids, with
+//! `oLongestWaiting` normalised from an epoch timestamp or a duration.
+
+use std::collections::BTreeMap;
+
+use reqwest::{Method, Url};
+use tokio::task::JoinSet;
+
+use super::client::Client;
+use super::error::Error;
+use super::model::ObservationResponse;
+use super::observer::Endpoint;
+use super::query;
+
+/// Values above this are epoch milliseconds (2001-09-09 onwards), not durations.
+const EPOCH_MS_THRESHOLD: f64 = 1e12;
+
+/// A real-time snapshot.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservationSnapshot {
+    /// Per queue × media type, sorted.
+    pub media: Vec<MediaObs>,
+    /// Per queue, sorted.
+    pub queues: Vec<QueueObs>,
+}
+
+/// Interactions of one queue × media type right now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaObs {
+    /// Queue id.
+    pub queue_id: String,
+    /// Analytics media type.
+    pub media_type: String,
+    /// oWaiting.
+    pub waiting: u64,
+    /// oInteracting.
+    pub interacting: u64,
+    /// oAlerting.
+    pub alerting: u64,
+    /// How long the oldest waiting interaction has waited, in ms (a duration).
+    pub longest_waiting_ms: Option<i64>,
+}
+
+/// Users of one queue right now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueObs {
+    /// Queue id.
+    pub queue_id: String,
+    /// oMemberUsers.
+    pub members: Option<u64>,
+    /// oActiveUsers.
+    pub active: Option<u64>,
+    /// oOnQueueUsers by routing status (IDLE, INTERACTING, COMMUNICATING, NOT_RESPONDING).
+    pub on_queue: BTreeMap<String, u64>,
+}
+
+/// Normalises an `oLongestWaiting` value to a wait duration in ms: a value
+/// above 1e12 is the epoch-ms start of the wait (so `now − value`), anything
+/// else is already a duration; negatives become 0, non-finite values `None`.
+pub fn longest_waiting_duration(value: f64, now_ms: i64) -> Option<i64> {
+    if !value.is_finite() {
+        return None;
+    }
+    let duration = if value > EPOCH_MS_THRESHOLD {
+        now_ms as f64 - value
+    } else {
+        value
+    };
+    Some(duration.max(0.0).min(i64::MAX as f64 / 2.0).round() as i64)
+}
+
+fn count(v: Option<f64>) -> u64 {
+    v.filter(|c| c.is_finite() && *c > 0.0)
+        .map(|c| c.round() as u64)
+        .unwrap_or(0)
+}
+
+/// Folds observation responses into a snapshot taken at `now_ms`. Groups with
+/// a `queueId` and a `mediaType` give [`MediaObs`]; groups with only a
+/// `queueId` give [`QueueObs`]; anything else is ignored.
+pub fn snapshot_from_responses(
+    responses: impl IntoIterator<Item = ObservationResponse>,
+    now_ms: i64,
+) -> ObservationSnapshot {
+    let mut media: BTreeMap<(String, String), MediaObs> = BTreeMap::new();
+    let mut queues: BTreeMap<String, QueueObs> = BTreeMap::new();
+    for response in responses {
+        for group in response.results {
+            let Some(queue_id) = group.group.get("queueId").cloned() else {
+                continue;
+            };
+            match group.group.get("mediaType").cloned() {
+                Some(media_type) => {
+                    let entry = media
+                        .entry((queue_id.clone(), media_type.clone()))
+                        .or_insert_with(|| MediaObs {
+                            queue_id,
+                            media_type,
+                            ..MediaObs::default()
+                        });
+                    for m in group.data {
+                        match m.metric.as_str() {
+                            "oWaiting" => entry.waiting += count(m.stats.count),
+                            "oInteracting" => entry.interacting += count(m.stats.count),
+                            "oAlerting" => entry.alerting += count(m.stats.count),
+                            "oLongestWaiting" => {
+                                if let Some(d) = m
+                                    .stats
+                                    .calculated_metric_value
+                                    .and_then(|v| longest_waiting_duration(v, now_ms))
+                                {
+                                    entry.longest_waiting_ms =
+                                        Some(entry.longest_waiting_ms.map_or(d, |o| o.max(d)));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                None => {
+                    let entry = queues.entry(queue_id.clone()).or_insert_with(|| QueueObs {
+                        queue_id,
+                        ..QueueObs::default()
+                    });
+                    for m in group.data {
+                        let n = count(m.stats.count);
+                        match (m.metric.as_str(), m.qualifier) {
+                            ("oMemberUsers", _) => entry.members = Some(n),
+                            ("oActiveUsers", _) => entry.active = Some(n),
+                            ("oOnQueueUsers", Some(status)) if !status.is_empty() => {
+                                *entry
+                                    .on_queue
+                                    .entry(status.to_ascii_uppercase())
+                                    .or_default() += n;
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+    ObservationSnapshot {
+        media: media.into_values().collect(),
+        queues: queues.into_values().collect(),
+    }
+}
+
+impl Client {
+    /// Observes `queue_ids` now, in `ceil(queues / chunk_size)` requests.
+    pub async fn observations(&self, queue_ids: &[String]) -> Result<ObservationSnapshot, Error> {
+        if queue_ids.is_empty() {
+            return Ok(ObservationSnapshot::default());
+        }
+        let url = Url::parse(&format!(
+            "{}{}",
+            self.inner.api_base,
+            Endpoint::Observations.path()
+        ))
+        .map_err(|e| Error::Config(format!("invalid API base URL: {e}")))?;
+        let mut tasks = JoinSet::new();
+        for chunk in queue_ids.chunks(self.inner.config.chunk_size) {
+            let body = query::observation_body(chunk);
+            let client = self.clone();
+            let url = url.clone();
+            tasks.spawn(async move {
+                client
+                    .inner
+                    .call_json::<ObservationResponse>(
+                        Endpoint::Observations,
+                        Method::POST,
+                        url,
+                        Some(&body),
+                    )
+                    .await
+            });
+        }
+        let mut responses = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            let response = joined.map_err(|e| Error::Decode {
+                endpoint: Endpoint::Observations,
+                cause: format!("query task failed: {e}"),
+            })?;
+            responses.push(response?);
+        }
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        Ok(snapshot_from_responses(responses, now_ms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"{
+      "systemToOrganizationMappings": {
+        "ON_QUEUE": ["e08eaf1b-ee47-4fa9-a231-1200e284798f"],
+        "AVAILABLE": ["6a3af858-942f-489d-9700-5f9bcdcdae9b"],
+        "OFFLINE": ["ccf3c10a-aa2c-4845-8e8d-f59fa48c58e5"]
+      },
+      "results": [
+        {"group": {"queueId": "3b3c5b1e-0000-4000-8000-000000000001"},
+         "data": [
+           {"metric": "oMemberUsers", "stats": {"count": 23}},
+           {"metric": "oActiveUsers", "stats": {"count": 23}},
+           {"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": 4}},
+           {"metric": "oUserRoutingStatuses", "qualifier": "IDLE", "stats": {"count": 4}},
+           {"metric": "oUserRoutingStatuses", "qualifier": "OFF_QUEUE", "stats": {"count": 19}},
+           {"metric": "oUserPresences", "qualifier": "e08eaf1b-ee47-4fa9-a231-1200e284798f", "stats": {"count": 4}},
+           {"metric": "oOffQueueUsers", "qualifier": "ccf3c10a-aa2c-4845-8e8d-f59fa48c58e5", "stats": {"count": 18}}
+         ]},
+        {"group": {"queueId": "3b3c5b1e-0000-4000-8000-000000000001", "mediaType": "voice"},
+         "data": [
+           {"metric": "oInteracting", "stats": {"count": 2}},
+           {"metric": "oWaiting", "stats": {"count": 1}, "truncated": false,
+            "observations": [{"observationDate": "2025-03-12T13:04:11.000Z",
+                              "conversationId": "9f1d", "sessionId": "77ab",
+                              "direction": "inbound", "routingPriority": 0}]},
+           {"metric": "oAlerting", "stats": {"count": 0}},
+           {"metric": "oLongestWaiting", "stats": {"calculatedMetricValue": 1741784651000}}
+         ]},
+        {"group": {"mediaType": "chat"}, "data": [{"metric": "oWaiting", "stats": {"count": 9}}]}
+      ]
+    }"#;
+
+    /// The documented example parses into per-media counts and per-queue users.
+    #[test]
+    fn documented_response() {
+        let parsed: ObservationResponse = serde_json::from_str(EXAMPLE).expect("parses");
+        let now = 1_741_784_700_000; // 49 s after the oldest wait began
+        let snap = snapshot_from_responses([parsed], now);
+        assert_eq!(snap.media.len(), 1);
+        let m = &snap.media[0];
+        assert_eq!((m.waiting, m.interacting, m.alerting), (1, 2, 0));
+        assert_eq!(m.longest_waiting_ms, Some(49_000));
+        assert_eq!(snap.queues.len(), 1);
+        let q = &snap.queues[0];
+        assert_eq!((q.members, q.active), (Some(23), Some(23)));
+        assert_eq!(q.on_queue.get("IDLE"), Some(&4));
+        assert_eq!(q.on_queue.len(), 1);
+    }
+
+    /// Epoch values become durations, durations stay, negatives clamp to 0.
+    #[test]
+    fn longest_waiting_normalisation() {
+        let now = 1_741_784_700_000;
+        assert_eq!(
+            longest_waiting_duration(1_741_784_640_000.0, now),
+            Some(60_000)
+        );
+        assert_eq!(longest_waiting_duration(45_000.0, now), Some(45_000));
+        assert_eq!(longest_waiting_duration(now as f64 + 5_000.0, now), Some(0));
+        assert_eq!(longest_waiting_duration(-3.0, now), Some(0));
+        assert_eq!(longest_waiting_duration(f64::NAN, now), None);
+    }
+
+    /// `{}` is an empty snapshot.
+    #[test]
+    fn empty_body() {
+        let parsed: ObservationResponse = serde_json::from_str("{}").expect("parses");
+        assert_eq!(
+            snapshot_from_responses([parsed], 0),
+            ObservationSnapshot::default()
+        );
+    }
+}

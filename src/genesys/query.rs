@@ -1,0 +1,181 @@
+//! Pure builders for request bodies and URLs: aggregate and observation query
+//! bodies (queue-id `or` filters, optional media filter), queue-listing URLs,
+//! and the chunking of queue ids.
+
+use reqwest::Url;
+use serde_json::{json, Value};
+
+use super::aggregates::AggregateRequest;
+use crate::kpi::AGGREGATE_METRICS;
+use crate::timefmt;
+
+/// The observation metrics requested: per queue × media counts and the longest
+/// wait, and per queue the member, active and on-queue (by routing status) users.
+pub const OBSERVATION_METRICS: [&str; 7] = [
+    "oWaiting",
+    "oInteracting",
+    "oAlerting",
+    "oLongestWaiting",
+    "oMemberUsers",
+    "oActiveUsers",
+    "oOnQueueUsers",
+];
+
+/// Number of requests needed for `items` ids at `chunk` per request: `ceil(items / chunk)`.
+pub fn chunk_count(items: usize, chunk: usize) -> usize {
+    items.div_ceil(chunk.max(1))
+}
+
+fn predicates(dimension: &str, values: &[String]) -> Vec<Value> {
+    values
+        .iter()
+        .map(|v| {
+            json!({"type": "dimension", "dimension": dimension, "operator": "matches", "value": v})
+        })
+        .collect()
+}
+
+/// The filter `queueId ∈ ids` (and, when `media_types` is not empty, `mediaType ∈ media_types`).
+pub fn queue_filter(queue_ids: &[String], media_types: &[String]) -> Value {
+    if media_types.is_empty() {
+        json!({"type": "or", "predicates": predicates("queueId", queue_ids)})
+    } else {
+        json!({"type": "and", "clauses": [
+            {"type": "or", "predicates": predicates("queueId", queue_ids)},
+            {"type": "or", "predicates": predicates("mediaType", media_types)},
+        ]})
+    }
+}
+
+/// The `conversations/aggregates/query` body for one chunk of queue ids,
+/// grouped by `queueId` and `mediaType`, requesting every KPI metric.
+pub fn aggregate_body(req: &AggregateRequest, queue_ids: &[String]) -> Value {
+    let mut body = json!({
+        "interval": timefmt::format_interval(req.start_ms, req.end_ms),
+        "groupBy": ["queueId", "mediaType"],
+        "filter": queue_filter(queue_ids, &req.media_types),
+        "metrics": AGGREGATE_METRICS,
+    });
+    if let Some(g) = req.granularity_ms.filter(|g| *g > 0) {
+        body["granularity"] = json!(timefmt::format_duration(g));
+    }
+    if let Some(tz) = req.time_zone.as_deref().filter(|tz| !tz.is_empty()) {
+        body["timeZone"] = json!(tz);
+    }
+    body
+}
+
+/// The `queues/observations/query` body for one chunk of queue ids.
+pub fn observation_body(queue_ids: &[String]) -> Value {
+    json!({
+        "filter": queue_filter(queue_ids, &[]),
+        "metrics": OBSERVATION_METRICS,
+    })
+}
+
+/// The first queue-listing page URL: `pageSize`, `pageNumber=1`, and one
+/// repeated `divisionId` parameter per division.
+pub fn queues_url(api_base: &str, page_size: u32, division_ids: &[String]) -> Option<Url> {
+    let mut url = Url::parse(&format!("{api_base}/api/v2/routing/queues")).ok()?;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("pageSize", &page_size.to_string());
+        q.append_pair("pageNumber", "1");
+        for d in division_ids {
+            q.append_pair("divisionId", d);
+        }
+    }
+    Some(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("q{i}")).collect()
+    }
+
+    /// The aggregate body has the documented shape: interval, groupBy, or-filter, metrics.
+    #[test]
+    fn aggregate_body_shape() {
+        let req = AggregateRequest {
+            start_ms: 1_741_737_600_000,
+            end_ms: 1_741_784_700_000,
+            granularity_ms: None,
+            time_zone: None,
+            queue_ids: ids(2),
+            media_types: vec![],
+        };
+        let body = aggregate_body(&req, &req.queue_ids);
+        assert_eq!(
+            body["interval"],
+            "2025-03-12T00:00:00.000Z/2025-03-12T13:05:00.000Z"
+        );
+        assert_eq!(body["groupBy"], json!(["queueId", "mediaType"]));
+        assert_eq!(body["filter"]["type"], "or");
+        assert_eq!(body["filter"]["predicates"][1]["value"], "q1");
+        assert_eq!(body["filter"]["predicates"][0]["dimension"], "queueId");
+        assert_eq!(body["metrics"].as_array().map(Vec::len), Some(14));
+        assert!(body.get("granularity").is_none() && body.get("timeZone").is_none());
+    }
+
+    /// Granularity, time zone and a media filter appear when asked for.
+    #[test]
+    fn aggregate_body_options() {
+        let req = AggregateRequest {
+            start_ms: 0,
+            end_ms: 86_400_000,
+            granularity_ms: Some(1_800_000),
+            time_zone: Some("Europe/Berlin".into()),
+            queue_ids: ids(1),
+            media_types: vec!["voice".into(), "chat".into()],
+        };
+        let body = aggregate_body(&req, &req.queue_ids);
+        assert_eq!(body["granularity"], "PT30M");
+        assert_eq!(body["timeZone"], "Europe/Berlin");
+        assert_eq!(body["filter"]["type"], "and");
+        assert_eq!(
+            body["filter"]["clauses"][1]["predicates"][1]["value"],
+            "chat"
+        );
+        assert_eq!(
+            body["filter"]["clauses"][1]["predicates"][0]["dimension"],
+            "mediaType"
+        );
+    }
+
+    /// Observation bodies carry only queueId predicates and valid metrics.
+    #[test]
+    fn observation_body_shape() {
+        let body = observation_body(&ids(3));
+        assert_eq!(
+            body["filter"]["predicates"].as_array().map(Vec::len),
+            Some(3)
+        );
+        assert!(body.get("groupBy").is_none());
+        assert_eq!(body["metrics"][3], "oLongestWaiting");
+    }
+
+    /// Chunk counts are ceilings and slices respect the size.
+    #[test]
+    fn chunking() {
+        assert_eq!(chunk_count(0, 100), 0);
+        assert_eq!(chunk_count(100, 100), 1);
+        assert_eq!(chunk_count(101, 100), 2);
+        assert_eq!(chunk_count(250, 100), 3);
+        let all = ids(250);
+        let sizes: Vec<usize> = all.chunks(100).map(<[String]>::len).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+    }
+
+    /// Division ids are repeated query keys and values are encoded.
+    #[test]
+    fn queues_url_params() {
+        let url = queues_url("http://127.0.0.1:1", 100, &["a b".into(), "c".into()]).expect("url");
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:1/api/v2/routing/queues?pageSize=100&pageNumber=1&divisionId=a+b&divisionId=c"
+        );
+    }
+}
