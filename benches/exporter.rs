@@ -20,7 +20,9 @@ use axum::Router;
 use genesys_exporter::exporter::render::{self, Rendered};
 use genesys_exporter::exporter::selfmetrics::SelfMetrics;
 use genesys_exporter::exporter::server::{self, AppState, Chunks, CONTENT_TYPE};
-use genesys_exporter::exporter::snapshot::{window_snapshot, MediaInfo, QueueInfo, QueueSet, WindowTotals};
+use genesys_exporter::exporter::snapshot::{
+    window_snapshot, MediaInfo, QueueInfo, QueueSet, WindowTotals,
+};
 use genesys_exporter::exporter::state::{PollKind, Shared};
 use genesys_exporter::exporter::window::ResolvedWindow;
 use genesys_exporter::kpi::{StatValues, Totals};
@@ -76,13 +78,32 @@ fn synthetic_totals(set: &QueueSet) -> WindowTotals {
             let per_window = (0..2)
                 .map(|_| {
                     let mut t = Totals::default();
-                    let count = |c: f64| StatValues { count: Some(c), ..Default::default() };
-                    let timed = |c: f64, s: f64| StatValues { count: Some(c), sum: Some(s), ..Default::default() };
+                    let count = |c: f64| StatValues {
+                        count: Some(c),
+                        ..Default::default()
+                    };
+                    let timed = |c: f64, s: f64| StatValues {
+                        count: Some(c),
+                        sum: Some(s),
+                        ..Default::default()
+                    };
                     t.record("nOffered", &count(next(500)));
-                    for metric in ["tAnswered", "tAbandon", "tHandle", "tWait", "tTalkComplete", "tHeldComplete", "tAcw"] {
+                    for metric in [
+                        "tAnswered",
+                        "tAbandon",
+                        "tHandle",
+                        "tWait",
+                        "tTalkComplete",
+                        "tHeldComplete",
+                        "tAcw",
+                    ] {
                         t.record(metric, &timed(next(400), next(90_000_000)));
                     }
-                    let sl = StatValues { numerator: Some(next(300)), denominator: Some(300.0), ..Default::default() };
+                    let sl = StatValues {
+                        numerator: Some(next(300)),
+                        denominator: Some(300.0),
+                        ..Default::default()
+                    };
                     t.record("oServiceLevel", &sl);
                     t
                 })
@@ -97,10 +118,22 @@ fn render_figures() -> (QueueSet, [Rendered; 2]) {
     let set = synthetic_set();
     let totals = synthetic_totals(&set);
     let windows = vec![
-        ResolvedWindow { label: "30m".into(), start_ms: 1_700_000_000_000, end_ms: 1_700_001_800_000 },
-        ResolvedWindow { label: "today".into(), start_ms: 1_699_920_000_000, end_ms: 1_700_001_800_000 },
+        ResolvedWindow {
+            label: "30m".into(),
+            start_ms: 1_700_000_000_000,
+            end_ms: 1_700_001_800_000,
+        },
+        ResolvedWindow {
+            label: "today".into(),
+            start_ms: 1_699_920_000_000,
+            end_ms: 1_700_001_800_000,
+        },
     ];
-    println!("== render: {QUEUES} queues × {} media × {} windows", MEDIA.len(), windows.len());
+    println!(
+        "== render: {QUEUES} queues × {} media × {} windows",
+        MEDIA.len(),
+        windows.len()
+    );
     let mut times = Vec::new();
     let mut part = Rendered::default();
     for _ in 0..5 {
@@ -132,12 +165,19 @@ fn render_figures() -> (QueueSet, [Rendered; 2]) {
         mb(queues.gzip.len()),
         ms(t.elapsed())
     );
-    println!("process RSS after rendering: {:.0} MB (peak {:.0} MB)", rss_mb("self", "VmRSS"), rss_mb("self", "VmHWM"));
+    println!(
+        "process RSS after rendering: {:.0} MB (peak {:.0} MB)",
+        rss_mb("self", "VmRSS"),
+        rss_mb("self", "VmHWM")
+    );
     (set, [queues, part])
 }
 
 async fn serve_figures(_set: QueueSet, parts: [Rendered; 2]) {
-    let shared = Arc::new(Shared::new([Some(Duration::from_secs(3600)); 3], Duration::from_secs(3600)));
+    let shared = Arc::new(Shared::new(
+        [Some(Duration::from_secs(3600)); 3],
+        Duration::from_secs(3600),
+    ));
     let [queues, windows] = parts;
     let plain = Bytes::from([queues.plain.clone(), windows.plain.clone()].concat());
     let gz = Bytes::from([queues.gzip.clone(), windows.gzip.clone()].concat());
@@ -158,7 +198,13 @@ async fn serve_figures(_set: QueueSet, parts: [Rendered; 2]) {
             "/plain",
             get(move || {
                 let b = plain.clone();
-                async move { ([(header::CONTENT_TYPE, CONTENT_TYPE)], Body::new(Chunks::new(VecDeque::from([b])))).into_response() }
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+                        Body::new(Chunks::new(VecDeque::from([b]))),
+                    )
+                        .into_response()
+                }
             }),
         )
         .route(
@@ -166,7 +212,10 @@ async fn serve_figures(_set: QueueSet, parts: [Rendered; 2]) {
             get(move || {
                 let b = gz.clone();
                 async move {
-                    let headers = [(header::CONTENT_TYPE, CONTENT_TYPE), (header::CONTENT_ENCODING, "gzip")];
+                    let headers = [
+                        (header::CONTENT_TYPE, CONTENT_TYPE),
+                        (header::CONTENT_ENCODING, "gzip"),
+                    ];
                     (headers, Body::new(Chunks::new(VecDeque::from([b])))).into_response()
                 }
             }),
@@ -174,13 +223,34 @@ async fn serve_figures(_set: QueueSet, parts: [Rendered; 2]) {
     let static_base = spawn(static_app).await;
     println!("== serve: {SCRAPES} sequential scrapes each (median / p95, body size)");
     for (label, url, gzip) in [
-        ("exporter /metrics, plain", format!("{exporter}/metrics"), false),
-        ("static handler,    plain", format!("{static_base}/plain"), false),
-        ("exporter /metrics, gzip ", format!("{exporter}/metrics"), true),
-        ("static handler,    gzip ", format!("{static_base}/gzip"), true),
+        (
+            "exporter /metrics, plain",
+            format!("{exporter}/metrics"),
+            false,
+        ),
+        (
+            "static handler,    plain",
+            format!("{static_base}/plain"),
+            false,
+        ),
+        (
+            "exporter /metrics, gzip ",
+            format!("{exporter}/metrics"),
+            true,
+        ),
+        (
+            "static handler,    gzip ",
+            format!("{static_base}/gzip"),
+            true,
+        ),
     ] {
         let (median, p95, size) = scrape_latency(&url, gzip).await;
-        println!("{label}: {:.1} ms / {:.1} ms, {:.2} MB", ms(median), ms(p95), mb(size));
+        println!(
+            "{label}: {:.1} ms / {:.1} ms, {:.2} MB",
+            ms(median),
+            ms(p95),
+            mb(size)
+        );
     }
 }
 
@@ -201,7 +271,13 @@ async fn scrape_latency(url: &str, gzip: bool) -> (Duration, Duration, usize) {
         if gzip {
             req = req.header("Accept-Encoding", "gzip");
         }
-        let body = req.send().await.expect("scrape").bytes().await.expect("body");
+        let body = req
+            .send()
+            .await
+            .expect("scrape")
+            .bytes()
+            .await
+            .expect("body");
         times.push(t.elapsed());
         size = body.len();
     }
@@ -212,7 +288,10 @@ async fn scrape_latency(url: &str, gzip: bool) -> (Duration, Duration, usize) {
 
 async fn live_figures() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sim");
-    let config = SimConfig { queues: QUEUES, ..SimConfig::default() };
+    let config = SimConfig {
+        queues: QUEUES,
+        ..SimConfig::default()
+    };
     let (id, secret) = (config.client_id.clone(), config.client_secret.clone());
     let sim = simulator::spawn(config, listener).await.expect("sim");
     let model = sim.model();
@@ -220,9 +299,28 @@ async fn live_figures() {
     println!("== live: simulator org of {QUEUES} queues ({media} queue × media pairs), default windows 30m + today");
     let interval = 20;
     let mut child = Command::new(env!("CARGO_BIN_EXE_genesys_exporter"))
-        .args(["--web.listen-address", "127.0.0.1:0", "--genesys.api-url", &sim.base_url(), "--genesys.client-id", &id])
-        .args(["--poll.interval", &format!("{interval}s"), "--poll.observations-interval", &format!("{interval}s")])
-        .args(["--poll.queues-interval", "1h", "--api.requests-per-minute", "300", "--log.level", "warn"])
+        .args([
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--genesys.api-url",
+            &sim.base_url(),
+            "--genesys.client-id",
+            &id,
+        ])
+        .args([
+            "--poll.interval",
+            &format!("{interval}s"),
+            "--poll.observations-interval",
+            &format!("{interval}s"),
+        ])
+        .args([
+            "--poll.queues-interval",
+            "1h",
+            "--api.requests-per-minute",
+            "300",
+            "--log.level",
+            "warn",
+        ])
         .env("GENESYS_CLIENT_SECRET", secret)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -232,16 +330,31 @@ async fn live_figures() {
     let mut line = String::new();
     let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
     std::io::BufRead::read_line(&mut out, &mut line).expect("address line");
-    let base = line.split("listening on ").nth(1).expect("address").trim().to_owned();
+    let base = line
+        .split("listening on ")
+        .nth(1)
+        .expect("address")
+        .trim()
+        .to_owned();
     let control = sim.control();
     let started = Instant::now();
     let client = reqwest::Client::new();
     let up = |client: reqwest::Client, base: String| async move {
-        let text = client.get(format!("{base}/metrics")).send().await.ok()?.text().await.ok()?;
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
         Some(text.lines().any(|l| l == "genesys_up 1"))
     };
     while up(client.clone(), base.clone()).await != Some(true) {
-        assert!(started.elapsed() < Duration::from_secs(300), "exporter never came up");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "exporter never came up"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let first_cpu = cpu_seconds(&pid);
@@ -264,7 +377,14 @@ async fn live_figures() {
         control.request_count(SimEndpoint::Observations) as f64 / cycles as f64,
         cpu / cycles as f64,
     );
-    let body = client.get(format!("{base}/metrics")).send().await.expect("scrape").bytes().await.expect("body");
+    let body = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("scrape")
+        .bytes()
+        .await
+        .expect("body");
     println!(
         "exporter RSS {:.0} MB (peak {:.0} MB); /metrics {:.1} MB plain",
         rss_mb(&pid, "VmRSS"),
@@ -278,8 +398,16 @@ async fn live_figures() {
 
 fn cpu_seconds(pid: &str) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
-    let ticks: f64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<f64>().ok()).sum();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
     ticks / 100.0
 }
 

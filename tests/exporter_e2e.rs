@@ -39,8 +39,18 @@ async fn window_values_match_ground_truth() {
 
     let mut windows = BTreeMap::new();
     for label in ["30m", "1h", "today"] {
-        let start = value(&samples, "genesys_window_start_timestamp_seconds", &[("window", label)]).expect("start");
-        let end = value(&samples, "genesys_window_end_timestamp_seconds", &[("window", label)]).expect("end");
+        let start = value(
+            &samples,
+            "genesys_window_start_timestamp_seconds",
+            &[("window", label)],
+        )
+        .expect("start");
+        let end = value(
+            &samples,
+            "genesys_window_end_timestamp_seconds",
+            &[("window", label)],
+        )
+        .expect("end");
         windows.insert(label, ((start * 1000.0) as i64, (end * 1000.0) as i64));
     }
     assert_eq!(windows["30m"].1 - windows["30m"].0, 1_800_000);
@@ -52,11 +62,17 @@ async fn window_values_match_ground_truth() {
         for m in &q.media {
             for (label, (start, end)) in &windows {
                 expected_rows.insert((q.name.clone(), m.media_type.clone(), label.to_string()));
-                let labels = [("queue", q.name.as_str()), ("media_type", m.media_type.as_str()), ("window", label)];
+                let labels = [
+                    ("queue", q.name.as_str()),
+                    ("media_type", m.media_type.as_str()),
+                    ("window", label),
+                ];
                 for (family, want) in expected(&model, &q.id, &m.media_type, *start, *end) {
                     let got = value(&samples, family, &labels);
                     match (want, got) {
-                        (Some(w), Some(g)) => assert!(close(w, g), "{family}{labels:?}: exported {g}, truth {w}"),
+                        (Some(w), Some(g)) => {
+                            assert!(close(w, g), "{family}{labels:?}: exported {g}, truth {w}")
+                        }
                         (None, None) => {}
                         _ => panic!("{family}{labels:?}: exported {got:?}, truth {want:?}"),
                     }
@@ -68,10 +84,22 @@ async fn window_values_match_ground_truth() {
     assert!(checked > 500, "checked {checked} values");
     let exported_rows: BTreeSet<_> = named(&samples, "genesys_queue_offered")
         .iter()
-        .map(|s| (s.label("queue").to_owned(), s.label("media_type").to_owned(), s.label("window").to_owned()))
+        .map(|s| {
+            (
+                s.label("queue").to_owned(),
+                s.label("media_type").to_owned(),
+                s.label("window").to_owned(),
+            )
+        })
         .collect();
-    assert_eq!(exported_rows, expected_rows, "exactly every queue × configured media × window");
-    let busy: f64 = named(&samples, "genesys_queue_offered").iter().map(|s| s.value).sum();
+    assert_eq!(
+        exported_rows, expected_rows,
+        "exactly every queue × configured media × window"
+    );
+    let busy: f64 = named(&samples, "genesys_queue_offered")
+        .iter()
+        .map(|s| s.value)
+        .sum();
     assert!(busy > 0.0, "the simulated org has traffic");
 
     for q in model.queues() {
@@ -79,22 +107,54 @@ async fn window_values_match_ground_truth() {
             .into_iter()
             .find(|s| s.label("queue_id") == q.id)
             .unwrap_or_else(|| panic!("info for {}", q.name));
-        assert_eq!((info.label("queue"), info.label("division"), info.value), (q.name.as_str(), q.division_name.as_str(), 1.0));
+        assert_eq!(
+            (info.label("queue"), info.label("division"), info.value),
+            (q.name.as_str(), q.division_name.as_str(), 1.0)
+        );
         let members = value(&samples, "genesys_queue_members", &[("queue", &q.name)]);
         assert_eq!(members, Some(f64::from(q.member_count)));
-        assert_eq!(named(&samples, "genesys_queue_agents").iter().filter(|s| s.label("queue") == q.name).count(), 4);
+        assert_eq!(
+            named(&samples, "genesys_queue_agents")
+                .iter()
+                .filter(|s| s.label("queue") == q.name)
+                .count(),
+            4
+        );
         for m in &q.media {
-            let labels = [("queue", q.name.as_str()), ("media_type", m.media_type.as_str())];
-            let target = value(&samples, "genesys_queue_service_level_target_ratio", &labels).expect("target");
+            let labels = [
+                ("queue", q.name.as_str()),
+                ("media_type", m.media_type.as_str()),
+            ];
+            let target = value(
+                &samples,
+                "genesys_queue_service_level_target_ratio",
+                &labels,
+            )
+            .expect("target");
             assert!(close(target, m.sl_percentage));
-            let threshold = value(&samples, "genesys_queue_service_level_threshold_seconds", &labels).expect("threshold");
+            let threshold = value(
+                &samples,
+                "genesys_queue_service_level_threshold_seconds",
+                &labels,
+            )
+            .expect("threshold");
             assert!(close(threshold, m.sl_duration_ms as f64 / 1000.0));
-            for family in ["genesys_queue_waiting", "genesys_queue_interacting", "genesys_queue_alerting"] {
-                assert!(value(&samples, family, &labels).is_some(), "{family}{labels:?}");
+            for family in [
+                "genesys_queue_waiting",
+                "genesys_queue_interacting",
+                "genesys_queue_alerting",
+            ] {
+                assert!(
+                    value(&samples, family, &labels).is_some(),
+                    "{family}{labels:?}"
+                );
             }
         }
     }
-    assert_eq!(value(&samples, "genesys_exporter_queues", &[]), Some(model.queues().len() as f64));
+    assert_eq!(
+        value(&samples, "genesys_exporter_queues", &[]),
+        Some(model.queues().len() as f64)
+    );
     exporter.stop().await;
     sim.shutdown().await;
 }
@@ -108,21 +168,47 @@ async fn exposition_is_well_formed() {
     wait_for_up(&exporter.base, 1.0, UP_TIMEOUT).await;
     let plain = get(&exporter.base, "/metrics", false).await;
     assert!(!plain.gzipped);
-    assert_eq!(plain.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    assert_eq!(
+        plain.content_type,
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
     let awkward = "Support \"VIP\" \\ Billing";
-    assert!(plain.text.contains(r#"queue="Support \"VIP\" \\ Billing""#), "escaped on the wire");
+    assert!(
+        plain.text.contains(r#"queue="Support \"VIP\" \\ Billing""#),
+        "escaped on the wire"
+    );
     let samples = parse(&plain.text);
-    assert!(named(&samples, "genesys_queue_info").iter().any(|s| s.label("queue") == awkward));
+    assert!(named(&samples, "genesys_queue_info")
+        .iter()
+        .any(|s| s.label("queue") == awkward));
     let mut types = BTreeSet::new();
     for line in plain.text.lines().filter(|l| l.starts_with("# TYPE ")) {
-        assert!(types.insert(line.split_whitespace().nth(2).unwrap_or_default().to_owned()), "family twice: {line}");
+        assert!(
+            types.insert(
+                line.split_whitespace()
+                    .nth(2)
+                    .unwrap_or_default()
+                    .to_owned()
+            ),
+            "family twice: {line}"
+        );
     }
     let mut series = BTreeSet::new();
     for s in &samples {
-        assert!(s.value.is_finite() || s.name.ends_with("_bucket"), "non-finite sample {s:?}");
-        assert!(series.insert((s.name.clone(), s.labels.clone())), "duplicate series {s:?}");
+        assert!(
+            s.value.is_finite() || s.name.ends_with("_bucket"),
+            "non-finite sample {s:?}"
+        );
+        assert!(
+            series.insert((s.name.clone(), s.labels.clone())),
+            "duplicate series {s:?}"
+        );
     }
-    for name in ["genesys_up", "genesys_exporter_build_info", "process_resident_memory_bytes"] {
+    for name in [
+        "genesys_up",
+        "genesys_exporter_build_info",
+        "process_resident_memory_bytes",
+    ] {
         assert!(value(&samples, name, &[]).is_some(), "{name}");
     }
     let gz = get(&exporter.base, "/metrics", true).await;
@@ -157,10 +243,22 @@ async fn promtool_accepts_live_scrape() {
     let body = get(&exporter.base, "/metrics", false).await.text;
     exporter.stop().await;
     sim.shutdown().await;
-    child.stdin.take().expect("stdin").write_all(body.as_bytes()).expect("write to promtool");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body.as_bytes())
+        .expect("write to promtool");
     let out = child.wait_with_output().expect("promtool runs");
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && report.trim().is_empty(), "promtool found problems:\n{report}");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "promtool found problems:\n{report}"
+    );
 }
 
 /// A queue removed from the org disappears from /metrics on the next polls.
@@ -169,8 +267,18 @@ async fn removed_queue_disappears() {
     let sim = start_sim(SimConfig::default()).await;
     let exporter = Exporter::start(FAST, client_for(&sim)).await;
     let samples = wait_for_up(&exporter.base, 1.0, UP_TIMEOUT).await;
-    let victim = sim.model().queues().into_iter().nth(2).expect("a third queue");
-    let mentions = |samples: &[Sample]| samples.iter().filter(|s| s.label("queue") == victim.name).count();
+    let victim = sim
+        .model()
+        .queues()
+        .into_iter()
+        .nth(2)
+        .expect("a third queue");
+    let mentions = |samples: &[Sample]| {
+        samples
+            .iter()
+            .filter(|s| s.label("queue") == victim.name)
+            .count()
+    };
     assert!(mentions(&samples) > 0);
     let before = value(&samples, "genesys_exporter_queues", &[]).expect("queue count");
     sim.control().remove_queue(&victim.id);
@@ -179,7 +287,8 @@ async fn removed_queue_disappears() {
         let base = base.clone();
         async move {
             let samples = parse(&get(&base, "/metrics", false).await.text);
-            mentions(&samples) == 0 && value(&samples, "genesys_exporter_queues", &[]) == Some(before - 1.0)
+            mentions(&samples) == 0
+                && value(&samples, "genesys_exporter_queues", &[]) == Some(before - 1.0)
         }
     })
     .await;
@@ -191,7 +300,14 @@ async fn removed_queue_disappears() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrapes_never_call_the_api() {
     let sim = start_sim(SimConfig::default()).await;
-    let slow = ["--poll.interval", "1h", "--poll.observations-interval", "1h", "--poll.queues-interval", "1h"];
+    let slow = [
+        "--poll.interval",
+        "1h",
+        "--poll.observations-interval",
+        "1h",
+        "--poll.queues-interval",
+        "1h",
+    ];
     let exporter = Exporter::start(&slow, client_for(&sim)).await;
     wait_for_up(&exporter.base, 1.0, UP_TIMEOUT).await;
     let control = sim.control();
@@ -200,7 +316,12 @@ async fn scrapes_never_call_the_api() {
         let s = get(&exporter.base, "/metrics", i % 2 == 0).await;
         assert_eq!(s.status, 200);
     }
-    for e in [SimEndpoint::Token, SimEndpoint::Queues, SimEndpoint::Aggregates, SimEndpoint::Observations] {
+    for e in [
+        SimEndpoint::Token,
+        SimEndpoint::Queues,
+        SimEndpoint::Aggregates,
+        SimEndpoint::Observations,
+    ] {
         assert_eq!(control.request_count(e), 0, "{e:?} called during scrapes");
     }
     exporter.stop().await;

@@ -23,11 +23,19 @@ const FAST: &[&str] = &[
 ];
 
 fn requests(samples: &[Sample], endpoint: &str, code: &str) -> f64 {
-    value(samples, "genesys_exporter_api_requests_total", &[("endpoint", endpoint), ("code", code)]).unwrap_or(0.0)
+    value(
+        samples,
+        "genesys_exporter_api_requests_total",
+        &[("endpoint", endpoint), ("code", code)],
+    )
+    .unwrap_or(0.0)
 }
 
 fn failures(samples: &[Sample]) -> f64 {
-    named(samples, "genesys_exporter_poll_failures_total").iter().map(|s| s.value).sum()
+    named(samples, "genesys_exporter_poll_failures_total")
+        .iter()
+        .map(|s| s.value)
+        .sum()
 }
 
 /// Expired tokens are renewed transparently: no poll fails and the exporter
@@ -42,8 +50,16 @@ async fn token_expiry_is_survived() {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let samples = parse(&get(&exporter.base, "/metrics", false).await.text);
-        assert_eq!(value(&samples, "genesys_up", &[]), Some(1.0), "up throughout");
-        assert_eq!(get(&exporter.base, "/-/ready", false).await.status, 200, "ready throughout");
+        assert_eq!(
+            value(&samples, "genesys_up", &[]),
+            Some(1.0),
+            "up throughout"
+        );
+        assert_eq!(
+            get(&exporter.base, "/-/ready", false).await.status,
+            200,
+            "ready throughout"
+        );
         assert_eq!(failures(&samples), failures(&before), "no poll failed");
         let renewed = requests(&samples, "oauth_token", "200") > tokens;
         let refused: f64 = named(&samples, "genesys_exporter_api_requests_total")
@@ -54,7 +70,10 @@ async fn token_expiry_is_survived() {
         if renewed && refused >= 1.0 {
             break;
         }
-        assert!(Instant::now() < deadline, "token never renewed after expiry");
+        assert!(
+            Instant::now() < deadline,
+            "token never renewed after expiry"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     exporter.stop().await;
@@ -75,24 +94,44 @@ async fn rate_limit_storm_is_survived() {
         .as_secs_f64();
     sim.control().push_faults(
         SimEndpoint::Aggregates,
-        (0..storm).map(|_| Fault::Status { status: 429, retry_after: Some(1) }),
+        (0..storm).map(|_| Fault::Status {
+            status: 429,
+            retry_after: Some(1),
+        }),
     );
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let samples = parse(&get(&exporter.base, "/metrics", false).await.text);
-        assert_eq!(value(&samples, "genesys_up", &[]), Some(1.0), "fresh data stays up");
+        assert_eq!(
+            value(&samples, "genesys_up", &[]),
+            Some(1.0),
+            "fresh data stays up"
+        );
         let throttled = requests(&samples, "conversation_aggregates", "429");
         let retried = value(
             &samples,
             "genesys_exporter_api_retries_total",
-            &[("endpoint", "conversation_aggregates"), ("reason", "rate_limited")],
+            &[
+                ("endpoint", "conversation_aggregates"),
+                ("reason", "rate_limited"),
+            ],
         )
         .unwrap_or(0.0);
-        let last = value(&samples, "genesys_exporter_last_success_timestamp_seconds", &[("poll", "aggregates")]);
-        if throttled == f64::from(storm) && retried >= 1.0 && last.is_some_and(|t| t > started + 1.0) {
+        let last = value(
+            &samples,
+            "genesys_exporter_last_success_timestamp_seconds",
+            &[("poll", "aggregates")],
+        );
+        if throttled == f64::from(storm)
+            && retried >= 1.0
+            && last.is_some_and(|t| t > started + 1.0)
+        {
             break;
         }
-        assert!(Instant::now() < deadline, "storm not absorbed: 429s={throttled} retries={retried} last={last:?}");
+        assert!(
+            Instant::now() < deadline,
+            "storm not absorbed: 429s={throttled} retries={retried} last={last:?}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     exporter.stop().await;
@@ -111,7 +150,11 @@ async fn outage_is_reported_and_recovered() {
     flags.extend(["--max-staleness", "2s"]);
     let exporter = Exporter::start(&flags, client_for(&sim)).await;
     let base = exporter.base.clone();
-    let queue_series = |s: &[Sample]| s.iter().filter(|s| s.name.starts_with("genesys_queue_")).count();
+    let queue_series = |s: &[Sample]| {
+        s.iter()
+            .filter(|s| s.name.starts_with("genesys_queue_"))
+            .count()
+    };
 
     // Outage from the start: alive, not ready, nothing served as data.
     wait_until(Duration::from_secs(60), "a failed queue poll", || {
@@ -138,14 +181,20 @@ async fn outage_is_reported_and_recovered() {
         let samples = parse(&get(&base, "/metrics", false).await.text);
         let up = value(&samples, "genesys_up", &[]).expect("genesys_up always served");
         if up == 1.0 {
-            assert!(value(&samples, "genesys_queue_offered", &[]).is_some(), "up implies data served");
+            assert!(
+                value(&samples, "genesys_queue_offered", &[]).is_some(),
+                "up implies data served"
+            );
         } else if queue_series(&samples) == 0 && get(&base, "/-/ready", false).await.status == 503 {
             break;
         }
         assert!(Instant::now() < deadline, "stale data never withdrawn");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(outage_start.elapsed() >= Duration::from_secs(2), "withdrawn before --max-staleness passed");
+    assert!(
+        outage_start.elapsed() >= Duration::from_secs(2),
+        "withdrawn before --max-staleness passed"
+    );
     assert_eq!(get(&base, "/-/healthy", false).await.status, 200);
 
     control.set_outage(false);
@@ -160,7 +209,13 @@ async fn outage_is_reported_and_recovered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_exits_cleanly_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_genesys_exporter"))
-        .args(["--demo", "--web.listen-address", "127.0.0.1:0", "--poll.interval", "5s"])
+        .args([
+            "--demo",
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--poll.interval",
+            "5s",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -174,7 +229,9 @@ async fn binary_exits_cleanly_on_sigterm() {
             }
         }
     });
-    let base = rx.recv_timeout(Duration::from_secs(60)).expect("the bound address is printed");
+    let base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the bound address is printed");
     wait_for_up(&base, 1.0, UP_TIMEOUT).await;
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -34,15 +34,18 @@ pub async fn start_sim(mut config: SimConfig) -> SimHandle {
         config.rate_limit_per_minute = 10_000;
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sim");
-    simulator::spawn(config, listener).await.expect("sim starts")
+    simulator::spawn(config, listener)
+        .await
+        .expect("sim starts")
 }
 
 /// A client configuration for the simulator's demo client, tuned for tests
 /// (large budget, short backoff).
 pub fn client_for(sim: &SimHandle) -> ClientConfig {
     let d = SimConfig::default();
-    let mut c = ClientConfig::for_base_url(&sim.base_url(), &d.client_id, Secret::new(d.client_secret))
-        .expect("client config");
+    let mut c =
+        ClientConfig::for_base_url(&sim.base_url(), &d.client_id, Secret::new(d.client_secret))
+            .expect("client config");
     c.requests_per_minute = 6_000;
     c.backoff_base = Duration::from_millis(50);
     c.backoff_cap = Duration::from_millis(500);
@@ -62,10 +65,13 @@ pub struct Exporter {
 impl Exporter {
     /// Starts the exporter with the given flags against `client`.
     pub async fn start(flags: &[&str], client: ClientConfig) -> Exporter {
-        let parsed = Flags::try_parse_from(std::iter::once("genesys_exporter").chain(flags.iter().copied()))
-            .expect("flags parse");
+        let parsed =
+            Flags::try_parse_from(std::iter::once("genesys_exporter").chain(flags.iter().copied()))
+                .expect("flags parse");
         let config = Config::from_args(&parsed.args).expect("valid flags");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind exporter");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind exporter");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(exporter::run(config, client, listener, async move {
@@ -212,7 +218,11 @@ fn parse_line(line: &str) -> Option<Sample> {
         v => v.parse().ok()?,
     };
     assert!(fields.next().is_none(), "no timestamps allowed: {line:?}");
-    Some(Sample { name, labels, value })
+    Some(Sample {
+        name,
+        labels,
+        value,
+    })
 }
 
 /// The samples of one metric.
@@ -239,7 +249,10 @@ where
         if check().await {
             return;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -253,7 +266,10 @@ pub async fn wait_for_up(base: &str, want: f64, timeout: Duration) -> Vec<Sample
         if value(&samples, "genesys_up", &[]) == Some(want) {
             return samples;
         }
-        assert!(Instant::now() < deadline, "genesys_up never became {want} within {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "genesys_up never became {want} within {timeout:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -8,7 +8,13 @@ use genesys_exporter::simulator::OrgModel;
 
 /// Expected value of every window family for one queue × media × window;
 /// `None` = the series must be absent.
-pub fn expected(model: &OrgModel, queue_id: &str, media: &str, start_ms: i64, end_ms: i64) -> BTreeMap<&'static str, Option<f64>> {
+pub fn expected(
+    model: &OrgModel,
+    queue_id: &str,
+    media: &str,
+    start_ms: i64,
+    end_ms: i64,
+) -> BTreeMap<&'static str, Option<f64>> {
     let mut n: BTreeMap<&'static str, i64> = BTreeMap::new();
     let mut ms: BTreeMap<&'static str, i64> = BTreeMap::new();
     for conv in model.conversations(queue_id, media, start_ms, end_ms) {
@@ -51,14 +57,23 @@ pub fn expected(model: &OrgModel, queue_id: &str, media: &str, start_ms: i64, en
         ("genesys_queue_handle_time_seconds", Some(secs("tHandle"))),
         ("genesys_queue_wait_time_seconds", Some(secs("tWait"))),
         ("genesys_queue_waited", c("tWait")),
-        ("genesys_queue_talk_time_seconds", Some(secs("tTalkComplete"))),
+        (
+            "genesys_queue_talk_time_seconds",
+            Some(secs("tTalkComplete")),
+        ),
         ("genesys_queue_talked", c("tTalkComplete")),
-        ("genesys_queue_hold_time_seconds", Some(secs("tHeldComplete"))),
+        (
+            "genesys_queue_hold_time_seconds",
+            Some(secs("tHeldComplete")),
+        ),
         ("genesys_queue_held", c("tHeldComplete")),
         ("genesys_queue_acw_time_seconds", Some(secs("tAcw"))),
         ("genesys_queue_wrapped_up", c("tAcw")),
         ("genesys_queue_service_level_met", Some(met as f64)),
-        ("genesys_queue_service_level_eligible", Some(eligible as f64)),
+        (
+            "genesys_queue_service_level_eligible",
+            Some(eligible as f64),
+        ),
         ("genesys_queue_abandon_ratio", ratio(abandoned, offered)),
         ("genesys_queue_service_level_ratio", ratio(met, eligible)),
     ])
