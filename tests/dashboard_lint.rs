@@ -247,3 +247,21 @@ fn catches_layout_faults() {
         d["panels"][2]["gridPos"] = d["panels"][1]["gridPos"].clone()
     });
 }
+
+/// The operations README describes every row and panel of the dashboard by its title.
+#[test]
+fn readme_describes_every_panel() {
+    let readme = read("docs/README-ops.md");
+    for p in all_panels(&dashboard()) {
+        let title = p["title"].as_str().expect("title");
+        let needle = if p["type"] == "row" {
+            format!("Row: {title}")
+        } else {
+            format!("| {title} |")
+        };
+        assert!(
+            readme.contains(&needle),
+            "docs/README-ops.md does not describe {needle:?}"
+        );
+    }
+}
