@@ -6,6 +6,8 @@
 #   - the exporter target is up and has been scraped several times;
 #   - every dashboard variable query finds values and every panel query returns
 #     status success with at least one series (variables set to "All");
+#   - the stat panels' values equal the same KPIs computed in Python from the raw
+#     series (sums over sums, never averaged ratios);
 #   - every alert rule loads and evaluates healthy.
 # Everything listens on 127.0.0.1; every wait is bounded; both processes are
 # stopped on exit.
@@ -59,5 +61,6 @@ python3 scripts/prometheus_checks.py wait-http "$prom/-/ready" 60
 python3 scripts/prometheus_checks.py wait-scrapes "$prom" "$job" 6 120
 
 python3 scripts/dashboard_queries.py check "$DASHBOARD" "$prom"
+python3 scripts/dashboard_values.py "$DASHBOARD" "$prom"
 python3 scripts/prometheus_checks.py rules "$prom" 60
 echo "50-prometheus-live: exporter, Prometheus, rules and every dashboard query check out"
