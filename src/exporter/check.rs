@@ -98,36 +98,71 @@ fn validate(args: &CheckConfigArgs) -> (Option<Config>, Option<Option<ClientConf
     (config, client, problems)
 }
 
-/// Requests a token and the first page of queues, and no more.
-async fn online(config: ClientConfig) -> Result<(), String> {
+/// Requests a token and the first page of queues, and no more: a budget of
+/// two requests per minute stops the listing before a second page (or a
+/// retry) goes out.
+async fn online(mut config: ClientConfig) -> Result<(), String> {
+    config.requests_per_minute = 2;
+    config.concurrency = 1;
     let probe = Arc::new(FirstPage::default());
     let client = Client::new(config, probe.clone()).map_err(|e| e.to_string())?;
     let listing = async {
         tokio::select! {
-            r = client.queues(&[]) => r.map(|_| ()).map_err(|e| e.to_string()),
+            biased;
             () = probe.ok.notified() => Ok(()),
+            r = client.queues(&[]) => r.map(|_| ()),
         }
     };
-    tokio::time::timeout(ONLINE_TIMEOUT, listing)
-        .await
-        .unwrap_or_else(|_| Err(format!("no answer within {}s", ONLINE_TIMEOUT.as_secs())))
+    let result = tokio::time::timeout(ONLINE_TIMEOUT, listing).await;
+    let state = probe
+        .state
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    if state.first_page_ok {
+        return Ok(());
+    }
+    match (result, state.last_refusal) {
+        // A budget or deadline error stands for a retry that was not sent.
+        (Ok(Err(e)), Some((endpoint, outcome))) if e.kind() == "timeout" => {
+            let endpoint = endpoint.as_str();
+            Err(match outcome.parse::<u16>() {
+                Ok(status) => {
+                    format!("{endpoint} answered HTTP {status} (check-config does not retry)")
+                }
+                Err(_) => {
+                    format!("{endpoint} got no answer ({outcome}); is the API/login URL reachable?")
+                }
+            })
+        }
+        (Ok(Err(e)), _) => Err(e.to_string()),
+        (Ok(Ok(())), _) => Ok(()),
+        (Err(_), _) => Err(format!("no answer within {}s", ONLINE_TIMEOUT.as_secs())),
+    }
+}
+
+/// What the probe saw.
+#[derive(Debug, Clone, Default)]
+struct ProbeState {
+    first_page_ok: bool,
+    last_refusal: Option<(Endpoint, String)>,
 }
 
 /// Notices the first successful queue page so the listing can stop there.
 #[derive(Debug, Default)]
 struct FirstPage {
     ok: Notify,
-    seen: Mutex<bool>,
+    state: Mutex<ProbeState>,
 }
 
 impl ApiObserver for FirstPage {
     fn request_finished(&self, endpoint: Endpoint, outcome: &str, _elapsed: Duration) {
-        if endpoint == Endpoint::Queues && outcome == "200" {
-            let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-            if !*seen {
-                *seen = true;
-                self.ok.notify_one();
-            }
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if outcome != "200" {
+            state.last_refusal = Some((endpoint, outcome.to_owned()));
+        } else if endpoint == Endpoint::Queues && !state.first_page_ok {
+            state.first_page_ok = true;
+            self.ok.notify_one();
         }
     }
 

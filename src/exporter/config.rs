@@ -201,7 +201,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Ok(Duration::ZERO);
     }
     humantime::parse_duration(text)
-        .map_err(|e| format!("{text:?} is not a duration like 30s, 5m or 1h30m ({e})"))
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 5m or 1h30m"))
 }
 
 /// Formats a window length as a compact label: `30m`, `1h`, `1h30m`, `90s`.
