@@ -16,6 +16,7 @@ from collections import defaultdict
 
 from dashboard_queries import api_get, panel_queries, resolve_variables, substitute
 
+SETTLED_S = 6
 ON_QUEUE = {"idle", "interacting", "communicating", "not_responding"}
 # Stat panel title -> metric summed per window.
 WINDOW_SUMS = {
@@ -110,7 +111,9 @@ def main(argv):
     with open(argv[1], encoding="utf-8") as f:
         dashboard = json.load(f)
     base = argv[2]
-    at = time.time()
+    # A few scrape intervals back, so that no scrape still being stored can change the
+    # data between the panel query and the raw-series queries.
+    at = time.time() - SETTLED_S
     values, problems = resolve_variables(dashboard, base, at)
     expected = expected_values(base, at)
     queries = {(title, ref): expr for title, ptype, ref, expr in panel_queries(dashboard) if ptype == "stat"}
