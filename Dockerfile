@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+#
+# genesys_exporter container image: a release build with the official Rust image,
+# run as a non-root user on a distroless glibc base (no shell, no package manager).
+#
+#   docker build --build-arg GENESYS_EXPORTER_REVISION="$(git rev-parse --short=12 HEAD)" \
+#     -t genesys_exporter .
+#   docker run --rm -p 10321:10321 genesys_exporter --demo
+#
+# The build step is the project's own `cargo build --release --locked`; the
+# .dockerignore keeps the context to the files that build needs.
+
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+# build.rs reads the revision for genesys_exporter_build_info (the context has no .git).
+ARG GENESYS_EXPORTER_REVISION=unknown
+ENV GENESYS_EXPORTER_REVISION=${GENESYS_EXPORTER_REVISION}
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY src ./src
+COPY benches ./benches
+RUN cargo build --release --locked --bin genesys_exporter \
+    && install -D -m 0755 target/release/genesys_exporter /out/genesys_exporter
+
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /out/genesys_exporter /usr/local/bin/genesys_exporter
+# The distroless "nonroot" user.
+USER 65532:65532
+EXPOSE 10321
+ENTRYPOINT ["/usr/local/bin/genesys_exporter"]

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Helpers for the live Prometheus test (scripts/test.d/50-prometheus-live.sh).
+Every wait is bounded; every address is the one given (the script passes loopback).
+
+  prometheus_checks.py config SRC DEST TARGET INTERVAL
+      write DEST: the example config SRC with TARGET as the only exporter target, every
+      interval set to INTERVAL and rule files made absolute (relative to SRC); prints
+      the job name
+  prometheus_checks.py wait-http URL TIMEOUT_S
+      wait until URL answers 200
+  prometheus_checks.py wait-scrapes PROMETHEUS JOB COUNT TIMEOUT_S
+      wait until every target of JOB is up and has been scraped COUNT times
+  prometheus_checks.py rules PROMETHEUS TIMEOUT_S
+      wait until every rule group has been evaluated; fail unless every rule is healthy
+  prometheus_checks.py metrics-match METRICS_URL EXPORTED_TXT [MAY_BE_ABSENT]
+      fail unless the "# TYPE" lines served at METRICS_URL name exactly the families
+      (and types) listed in EXPORTED_TXT and their samples carry exactly the listed labels;
+      MAY_BE_ABSENT is a comma-separated list of families that the exporter legitimately
+      leaves out when they have no series at the moment
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import yaml
+
+HTTP_TIMEOUT_S = 10
+POLL_S = 1.0
+
+
+def get(url, params=None):
+    """(status, body bytes) of a GET; status 0 when nothing answered."""
+    if params:
+        url += "?" + urllib.parse.urlencode(params)
+    try:
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+    except (urllib.error.URLError, OSError):
+        return 0, b""
+
+
+def api(base, path, params=None):
+    """Decoded "data" of a Prometheus API answer, or None."""
+    status, body = get(base.rstrip("/") + path, params)
+    if status != 200:
+        return None
+    doc = json.loads(body)
+    return doc.get("data") if doc.get("status") == "success" else None
+
+
+def until(what, timeout_s, probe):
+    """Call probe() every POLL_S until it returns a true value or timeout_s passes."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(POLL_S)
+    raise SystemExit(f"prometheus_checks: timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+def write_config(src, dest, target, interval):
+    with open(src, encoding="utf-8") as f:
+        config = yaml.safe_load(f)
+    base = os.path.dirname(os.path.abspath(src))
+    config["rule_files"] = [os.path.join(base, r) for r in config.get("rule_files", [])]
+    config.setdefault("global", {}).update({"scrape_interval": interval, "evaluation_interval": interval})
+    jobs = config["scrape_configs"]
+    if len(jobs) != 1:
+        raise SystemExit(f"prometheus_checks: expected one scrape job in {src}, found {len(jobs)}")
+    jobs[0].update({"scrape_interval": interval, "scrape_timeout": interval,
+                    "static_configs": [{"targets": [target]}]})
+    with open(dest, "w", encoding="utf-8") as f:
+        yaml.safe_dump(config, f, sort_keys=False)
+    print(f"prometheus config: job {jobs[0]['job_name']} -> {target}, interval {interval}, "
+          f"rules {config['rule_files']}", file=sys.stderr)
+    print(jobs[0]["job_name"])
+
+
+def wait_scrapes(base, job, count, timeout_s):
+    def probe():
+        data = api(base, "/api/v1/query", {"query": f'count_over_time(up{{job="{job}"}}[10m])'})
+        targets = api(base, "/api/v1/targets", {"state": "active"})
+        if not data or not targets:
+            return False
+        mine = [t for t in targets["activeTargets"] if t["labels"].get("job") == job]
+        up = mine and all(t["health"] == "up" for t in mine)
+        scrapes = min(float(r["value"][1]) for r in data["result"]) if data["result"] else 0
+        return up and scrapes >= count and (mine, scrapes)
+    mine, scrapes = until(f"{count} successful scrapes of job {job}", timeout_s, probe)
+    for t in mine:
+        print(f"target {t['scrapeUrl']}: health {t['health']}, {scrapes:.0f} scrapes, last error {t['lastError']!r}")
+
+
+def check_rules(base, timeout_s):
+    def probe():
+        data = api(base, "/api/v1/rules")
+        if not data or not data["groups"]:
+            return False
+        rules = [r for g in data["groups"] for r in g["rules"]]
+        evaluated = all(g["lastEvaluation"] and not g["lastEvaluation"].startswith("0001") for g in data["groups"])
+        return evaluated and rules
+    rules = until("every rule group to be evaluated", timeout_s, probe)
+    bad = [r for r in rules if r.get("health") != "ok"]
+    for r in rules:
+        print(f"rule {r.get('name')}: health {r.get('health')}, state {r.get('state', '-')}"
+              + (f", error {r.get('lastError')}" if r.get("lastError") else ""))
+    if bad:
+        raise SystemExit(f"prometheus_checks: {len(bad)} of {len(rules)} rules unhealthy")
+    print(f"all {len(rules)} rules healthy")
+
+
+def sample_labels(line):
+    """(series name, label names) of one exposition-format sample line."""
+    brace = line.find("{")
+    space = line.find(" ")
+    if brace < 0 or (0 <= space < brace):
+        return line[:space], set()
+    name, labels, i = line[:brace], set(), brace + 1
+    while line[i] != "}":
+        eq = line.index("=", i)
+        labels.add(line[i:eq].strip().lstrip(","))
+        i = eq + 2  # past '="'
+        while line[i] != '"':
+            i += 2 if line[i] == "\\" else 1
+        i += 1
+        if line[i] == ",":
+            i += 1
+    return name, labels
+
+
+def family_of(series, served):
+    """The family a sample belongs to (histogram series carry _bucket/_sum/_count)."""
+    if series in served:
+        return series
+    for suffix in ("_bucket", "_sum", "_count"):
+        if series.endswith(suffix) and served.get(series[: -len(suffix)]) == "histogram":
+            return series[: -len(suffix)]
+    return series
+
+
+def metrics_match(url, exported_path, may_be_absent=""):
+    status, body = get(url)
+    if status != 200:
+        raise SystemExit(f"prometheus_checks: {url} answered {status}")
+    lines = body.decode("utf-8").splitlines()
+    served = {}
+    for line in lines:
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(maxsplit=3)
+            served[name] = kind.strip()
+    served_labels = {}
+    for line in lines:
+        if line and not line.startswith("#"):
+            series, labels = sample_labels(line)
+            served_labels.setdefault(family_of(series, served), set()).update(labels - {"le"})
+    listed, listed_labels = {}, {}
+    with open(exported_path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, kind, labels = line.split()
+                listed[name] = kind
+                listed_labels[name] = set() if labels == "-" else set(labels.split(","))
+    problems = [f"served but not listed: {n} ({served[n]})" for n in sorted(set(served) - set(listed))]
+    optional = set(filter(None, may_be_absent.split(",")))
+    unknown = optional - set(listed)
+    if unknown:
+        raise SystemExit(f"prometheus_checks: not in {exported_path}: {', '.join(sorted(unknown))}")
+    problems += [f"listed but not served: {n} ({listed[n]})" for n in sorted(set(listed) - set(served) - optional)]
+    problems += [f"{n}: served as {served[n]}, listed as {listed[n]}"
+                 for n in sorted(set(served) & set(listed)) if served[n] != listed[n]]
+    problems += [f"{n}: served with labels {sorted(served_labels.get(n, set()))}, listed with {sorted(listed_labels[n])}"
+                 for n in sorted(set(served) & set(listed)) if served_labels.get(n, set()) != listed_labels[n]]
+    if problems:
+        raise SystemExit("prometheus_checks: /metrics and " + exported_path + " differ:\n  " + "\n  ".join(problems))
+    absent = sorted(set(listed) - set(served))
+    print(f"/metrics serves the {len(served)} families of {exported_path} with their types and labels"
+          + (f" (absent now, allowed: {', '.join(absent)})" if absent else ""))
+
+
+def main(argv):
+    cmd, args = (argv[1], argv[2:]) if len(argv) > 1 else ("", [])
+    if cmd == "config" and len(args) == 4:
+        write_config(*args)
+    elif cmd == "wait-http" and len(args) == 2:
+        until(f"{args[0]} to answer 200", float(args[1]), lambda: get(args[0])[0] == 200)
+        print(f"{args[0]}: 200")
+    elif cmd == "wait-scrapes" and len(args) == 4:
+        wait_scrapes(args[0], args[1], int(args[2]), float(args[3]))
+    elif cmd == "rules" and len(args) == 2:
+        check_rules(args[0], float(args[1]))
+    elif cmd == "metrics-match" and len(args) in (2, 3):
+        metrics_match(*args)
+    else:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

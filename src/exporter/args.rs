@@ -1,0 +1,141 @@
+//! The exporter's command-line flags, each mirrored by a `GENESYS_EXPORTER_*`
+//! environment variable, in the exporter-toolkit style (`--web.*`, `--poll.*`).
+//!
+//! Values stay as text here; [`crate::exporter::config`] validates them all at
+//! once so `check-config` can report every problem, one line each.
+
+/// Exporter flags (the default command). The client's `--genesys.*` and `--api.*`
+/// flags are flattened in from [`crate::genesys::ClientArgs`].
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExporterArgs {
+    /// Address to listen on for /metrics and health endpoints (`host:port`, or
+    /// `:port` for all interfaces; port 0 picks a free port and logs it).
+    #[arg(
+        long = "web.listen-address",
+        env = "GENESYS_EXPORTER_WEB_LISTEN_ADDRESS",
+        default_value = ":10321"
+    )]
+    pub listen_address: String,
+
+    /// Path under which metrics are served.
+    #[arg(
+        long = "web.telemetry-path",
+        env = "GENESYS_EXPORTER_WEB_TELEMETRY_PATH",
+        default_value = "/metrics"
+    )]
+    pub telemetry_path: String,
+
+    /// How often the conversation aggregates (window gauges) are polled.
+    #[arg(
+        long = "poll.interval",
+        env = "GENESYS_EXPORTER_POLL_INTERVAL",
+        default_value = "60s"
+    )]
+    pub poll_interval: String,
+
+    /// How often queue observations (real-time gauges) are polled; 0 turns them off.
+    #[arg(
+        long = "poll.observations-interval",
+        env = "GENESYS_EXPORTER_POLL_OBSERVATIONS_INTERVAL",
+        default_value = "15s"
+    )]
+    pub observations_interval: String,
+
+    /// How often the queue list (names, divisions, media settings) is refreshed.
+    #[arg(
+        long = "poll.queues-interval",
+        env = "GENESYS_EXPORTER_POLL_QUEUES_INTERVAL",
+        default_value = "10m"
+    )]
+    pub queues_interval: String,
+
+    /// A window to export: a duration (`30m`, `1h`, `1h30m`) or `today`.
+    /// Repeat the flag (or comma-separate the variable) for several windows.
+    #[arg(
+        long = "window",
+        env = "GENESYS_EXPORTER_WINDOW",
+        value_delimiter = ',',
+        default_values_t = [String::from("30m"), String::from("today")]
+    )]
+    pub windows: Vec<String>,
+
+    /// How far behind now every window ends (to let late emissions arrive).
+    #[arg(
+        long = "window.delay",
+        env = "GENESYS_EXPORTER_WINDOW_DELAY",
+        default_value = "0s"
+    )]
+    pub window_delay: String,
+
+    /// Window ends are floored to a multiple of this (in UTC epoch time), so
+    /// replicas polling in the same period export identical numbers.
+    #[arg(
+        long = "window.align",
+        env = "GENESYS_EXPORTER_WINDOW_ALIGN",
+        default_value = "1m"
+    )]
+    pub window_align: String,
+
+    /// IANA time zone whose local midnight starts the `today` window.
+    #[arg(
+        long = "time-zone",
+        env = "GENESYS_EXPORTER_TIME_ZONE",
+        default_value = "UTC"
+    )]
+    pub time_zone: String,
+
+    /// Queue series are withdrawn (and genesys_up is 0) once the last successful
+    /// poll of their kind is older than its interval plus this.
+    #[arg(
+        long = "max-staleness",
+        env = "GENESYS_EXPORTER_MAX_STALENESS",
+        default_value = "5m"
+    )]
+    pub max_staleness: String,
+
+    /// Only export queues whose name matches this regular expression.
+    #[arg(long = "queues.include", env = "GENESYS_EXPORTER_QUEUES_INCLUDE")]
+    pub queues_include: Option<String>,
+
+    /// Do not export queues whose name matches this regular expression.
+    #[arg(long = "queues.exclude", env = "GENESYS_EXPORTER_QUEUES_EXCLUDE")]
+    pub queues_exclude: Option<String>,
+
+    /// Only export queues of these division ids (repeatable or comma-separated).
+    #[arg(
+        long = "queues.division",
+        env = "GENESYS_EXPORTER_QUEUES_DIVISION",
+        value_delimiter = ','
+    )]
+    pub queues_division: Vec<String>,
+
+    /// Only export these analytics media types (voice, callback, chat, email,
+    /// message, …); default: every media type each queue is configured for.
+    #[arg(
+        long = "media-types",
+        env = "GENESYS_EXPORTER_MEDIA_TYPES",
+        value_delimiter = ','
+    )]
+    pub media_types: Vec<String>,
+
+    /// Run the embedded Genesys API simulator on a loopback port and export it
+    /// (no credentials needed).
+    #[arg(long = "demo", env = "GENESYS_EXPORTER_DEMO")]
+    pub demo: bool,
+
+    /// Genesys connection and API-budget flags (`--genesys.*`, `--api.*`).
+    #[command(flatten)]
+    pub client: crate::genesys::ClientArgs,
+}
+
+/// `check-config` flags: the exporter's own flags plus `--online`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckConfigArgs {
+    /// Also request one token and one page of queues from Genesys Cloud.
+    #[arg(long = "online", env = "GENESYS_EXPORTER_CHECK_ONLINE")]
+    pub online: bool,
+
+    /// The flags being checked (boxed: they are large next to the other subcommands).
+    #[command(flatten)]
+    pub exporter: Box<ExporterArgs>,
+}

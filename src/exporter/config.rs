@@ -1,0 +1,420 @@
+//! Validation of [`ExporterArgs`] into a [`Config`]: every problem becomes one
+//! line naming the flag (and its environment variable) to fix.
+
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use regex::Regex;
+
+use super::args::ExporterArgs;
+use super::window::{WindowKind, WindowSet, WindowSpec};
+
+/// The longest rolling window accepted (the simulator's and a cautious reading
+/// of Genesys's aggregate-query interval limit).
+const MAX_WINDOW: Duration = Duration::from_secs(31 * 86_400);
+
+/// Validated exporter settings (everything except the Genesys client, which
+/// validates its own flags).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen, as given (`host:port`; `:port` already expanded to `0.0.0.0:port`).
+    pub listen_address: String,
+    /// Path of the metrics endpoint, starting with `/`.
+    pub telemetry_path: String,
+    /// Poll schedule.
+    pub poll: PollIntervals,
+    /// The exported windows and how their bounds are computed.
+    pub windows: WindowSet,
+    /// Extra age allowed beyond each poll interval before data counts as stale.
+    pub max_staleness: Duration,
+    /// Which queues and media types are exported.
+    pub filter: QueueFilter,
+    /// Whether `--demo` was given.
+    pub demo: bool,
+}
+
+/// How often each poll kind runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollIntervals {
+    /// Queue-list refresh.
+    pub queues: Duration,
+    /// Conversation aggregates (window gauges).
+    pub aggregates: Duration,
+    /// Queue observations; `None` when turned off.
+    pub observations: Option<Duration>,
+}
+
+/// Queue selection by name, division and media type.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Keep only names matching this.
+    pub include: Option<Regex>,
+    /// Drop names matching this.
+    pub exclude: Option<Regex>,
+    /// Division ids to query (empty = all).
+    pub divisions: Vec<String>,
+    /// Media types to export (empty = each queue's configured media types).
+    pub media_types: Vec<String>,
+}
+
+impl QueueFilter {
+    /// True when a queue with this name is exported.
+    pub fn keeps_name(&self, name: &str) -> bool {
+        self.include.as_ref().is_none_or(|re| re.is_match(name))
+            && !self.exclude.as_ref().is_some_and(|re| re.is_match(name))
+    }
+
+    /// True when this media type is exported.
+    pub fn keeps_media(&self, media_type: &str) -> bool {
+        self.media_types.is_empty() || self.media_types.iter().any(|m| m == media_type)
+    }
+}
+
+impl Config {
+    /// Validates the flags, collecting one message per problem.
+    pub fn from_args(args: &ExporterArgs) -> Result<Config, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut duration = |value: &str, flag: &str, name: &str| match parse_duration(value) {
+            Ok(d) => Some(d),
+            Err(why) => {
+                errors.push(format!("{flag} ({}): {why}", env(name)));
+                None
+            }
+        };
+        let aggregates = duration(&args.poll_interval, "--poll.interval", "POLL_INTERVAL");
+        let observations = duration(
+            &args.observations_interval,
+            "--poll.observations-interval",
+            "POLL_OBSERVATIONS_INTERVAL",
+        );
+        let queues = duration(
+            &args.queues_interval,
+            "--poll.queues-interval",
+            "POLL_QUEUES_INTERVAL",
+        );
+        let delay = duration(&args.window_delay, "--window.delay", "WINDOW_DELAY");
+        let align = duration(&args.window_align, "--window.align", "WINDOW_ALIGN");
+        let max_staleness = duration(&args.max_staleness, "--max-staleness", "MAX_STALENESS");
+
+        for (value, flag, name) in [
+            (aggregates, "--poll.interval", "POLL_INTERVAL"),
+            (queues, "--poll.queues-interval", "POLL_QUEUES_INTERVAL"),
+            (align, "--window.align", "WINDOW_ALIGN"),
+            (max_staleness, "--max-staleness", "MAX_STALENESS"),
+        ] {
+            if value.is_some_and(|d| d < Duration::from_secs(1)) {
+                errors.push(format!("{flag} ({}): must be at least 1s", env(name)));
+            }
+        }
+        if observations.is_some_and(|d| !d.is_zero() && d < Duration::from_secs(1)) {
+            errors.push(format!(
+                "--poll.observations-interval ({}): must be 0 (off) or at least 1s",
+                env("POLL_OBSERVATIONS_INTERVAL")
+            ));
+        }
+
+        let specs = parse_windows(&args.windows, &mut errors);
+        let tz = match TimeZone::get(&args.time_zone) {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                errors.push(format!(
+                    "--time-zone ({}): unknown IANA time zone {:?} (e.g. UTC, Europe/Berlin)",
+                    env("TIME_ZONE"),
+                    args.time_zone
+                ));
+                None
+            }
+        };
+        let include = regex(
+            &args.queues_include,
+            "--queues.include",
+            "QUEUES_INCLUDE",
+            &mut errors,
+        );
+        let exclude = regex(
+            &args.queues_exclude,
+            "--queues.exclude",
+            "QUEUES_EXCLUDE",
+            &mut errors,
+        );
+        let listen_address = check_listen_address(&args.listen_address, &mut errors);
+        if !args.telemetry_path.starts_with('/') || args.telemetry_path.len() < 2 {
+            errors.push(format!(
+                "--web.telemetry-path ({}): must start with / and not be / itself, got {:?}",
+                env("WEB_TELEMETRY_PATH"),
+                args.telemetry_path
+            ));
+        } else if ["/-/healthy", "/-/ready"].contains(&args.telemetry_path.as_str()) {
+            errors.push(format!(
+                "--web.telemetry-path ({}): {:?} is reserved for health checks",
+                env("WEB_TELEMETRY_PATH"),
+                args.telemetry_path
+            ));
+        }
+        let media_types = clean_list(&args.media_types);
+        let divisions = clean_list(&args.queues_division);
+
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        // Every Option below is Some: a None pushed an error above.
+        let (Some(aggregates), Some(observations), Some(queues)) =
+            (aggregates, observations, queues)
+        else {
+            return Err(vec![String::from("internal: missing interval")]);
+        };
+        let (Some(delay), Some(align), Some(max_staleness), Some(tz), Some(specs)) =
+            (delay, align, max_staleness, tz, specs)
+        else {
+            return Err(vec![String::from("internal: missing window setting")]);
+        };
+        Ok(Config {
+            listen_address,
+            telemetry_path: args.telemetry_path.clone(),
+            poll: PollIntervals {
+                queues,
+                aggregates,
+                observations: (!observations.is_zero()).then_some(observations),
+            },
+            windows: WindowSet::new(specs, delay, align, tz),
+            max_staleness,
+            filter: QueueFilter {
+                include,
+                exclude,
+                divisions,
+                media_types,
+            },
+            demo: args.demo,
+        })
+    }
+}
+
+/// The environment variable behind an exporter flag, for error messages.
+fn env(name: &str) -> String {
+    format!("GENESYS_EXPORTER_{name}")
+}
+
+/// Parses a humantime duration (`30s`, `1m`, `1h30m`, `0`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(text)
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 5m or 1h30m"))
+}
+
+/// Formats a window length as a compact label: `30m`, `1h`, `1h30m`, `90s`.
+pub fn window_label(length: Duration) -> String {
+    humantime::format_duration(length)
+        .to_string()
+        .replace(' ', "")
+}
+
+fn parse_windows(values: &[String], errors: &mut Vec<String>) -> Option<Vec<WindowSpec>> {
+    let mut specs: Vec<WindowSpec> = Vec::new();
+    let before = errors.len();
+    let flag = format!("--window ({})", env("WINDOW"));
+    for raw in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        let spec = if raw.eq_ignore_ascii_case("today") {
+            WindowSpec {
+                label: String::from("today"),
+                kind: WindowKind::Today,
+            }
+        } else {
+            match parse_duration(raw) {
+                Ok(d) if d < Duration::from_secs(1) => {
+                    errors.push(format!("{flag}: window {raw:?} must be at least 1s"));
+                    continue;
+                }
+                Ok(d) if d > MAX_WINDOW => {
+                    errors.push(format!("{flag}: window {raw:?} is longer than 31 days"));
+                    continue;
+                }
+                Ok(d) if d.subsec_nanos() % 1_000_000 != 0 => {
+                    errors.push(format!("{flag}: window {raw:?} must be whole milliseconds"));
+                    continue;
+                }
+                Ok(d) => WindowSpec {
+                    label: window_label(d),
+                    kind: WindowKind::Rolling(d),
+                },
+                Err(why) => {
+                    errors.push(format!("{flag}: {why}, or today"));
+                    continue;
+                }
+            }
+        };
+        if specs.iter().any(|s| s.label == spec.label) {
+            errors.push(format!("{flag}: window {} given twice", spec.label));
+            continue;
+        }
+        specs.push(spec);
+    }
+    if specs.is_empty() && errors.len() == before {
+        errors.push(format!("{flag}: at least one window is required"));
+    }
+    (errors.len() == before).then_some(specs)
+}
+
+fn regex(
+    value: &Option<String>,
+    flag: &str,
+    name: &str,
+    errors: &mut Vec<String>,
+) -> Option<Regex> {
+    let text = value.as_deref().filter(|v| !v.is_empty())?;
+    match Regex::new(text) {
+        Ok(re) => Some(re),
+        Err(e) => {
+            let first = e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            errors.push(format!(
+                "{flag} ({}): invalid regular expression {text:?}: {first}",
+                env(name)
+            ));
+            None
+        }
+    }
+}
+
+fn check_listen_address(value: &str, errors: &mut Vec<String>) -> String {
+    let expanded = match value.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => value.to_owned(),
+    };
+    let port_ok = expanded
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !port_ok {
+        errors.push(format!(
+            "--web.listen-address ({}): {value:?} is not host:port or :port",
+            env("WEB_LISTEN_ADDRESS")
+        ));
+    }
+    expanded
+}
+
+fn clean_list(values: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = values
+        .iter()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ExporterArgs,
+    }
+
+    fn parse(flags: &[&str]) -> Result<Config, Vec<String>> {
+        let cli = Cli::try_parse_from(std::iter::once("x").chain(flags.iter().copied()))
+            .expect("clap accepts the flags");
+        Config::from_args(&cli.args)
+    }
+
+    /// The defaults are the documented ones.
+    #[test]
+    fn defaults() {
+        let c = parse(&[]).expect("defaults are valid");
+        assert_eq!(c.listen_address, "0.0.0.0:10321");
+        assert_eq!(c.telemetry_path, "/metrics");
+        assert_eq!(c.poll.aggregates, Duration::from_secs(60));
+        assert_eq!(c.poll.observations, Some(Duration::from_secs(15)));
+        assert_eq!(c.poll.queues, Duration::from_secs(600));
+        assert_eq!(c.max_staleness, Duration::from_secs(300));
+        let labels: Vec<_> = c.windows.specs().iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["30m", "today"]);
+        assert_eq!(c.windows.align(), Duration::from_secs(60));
+        assert_eq!(c.windows.delay(), Duration::ZERO);
+        assert!(!c.demo);
+    }
+
+    /// Every bad flag is reported, one line each, naming flag and variable.
+    #[test]
+    fn all_problems_reported() {
+        let errs = parse(&[
+            "--poll.interval",
+            "soon",
+            "--window",
+            "30m,bogus,30m",
+            "--time-zone",
+            "Mars/Olympus",
+            "--queues.include",
+            "(",
+            "--web.listen-address",
+            "nohost",
+            "--web.telemetry-path",
+            "metrics",
+        ])
+        .expect_err("invalid");
+        let joined = errs.join("\n");
+        for needle in [
+            "--poll.interval (GENESYS_EXPORTER_POLL_INTERVAL)",
+            "--window (GENESYS_EXPORTER_WINDOW)",
+            "given twice",
+            "--time-zone",
+            "--queues.include",
+            "--web.listen-address",
+            "--web.telemetry-path",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in {joined}");
+        }
+        assert!(
+            errs.iter().all(|e| !e.contains('\n')),
+            "one line each: {errs:?}"
+        );
+        assert_eq!(errs.len(), 7, "{errs:?}");
+    }
+
+    /// Observations can be turned off with 0; windows get compact labels.
+    #[test]
+    fn observations_off_and_labels() {
+        let c = parse(&[
+            "--poll.observations-interval",
+            "0",
+            "--window",
+            "1h30m",
+            "--window",
+            "TODAY",
+        ])
+        .expect("valid");
+        assert_eq!(c.poll.observations, None);
+        let labels: Vec<_> = c.windows.specs().iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["1h30m", "today"]);
+    }
+
+    /// Name filters apply include first, then exclude; media filter is exact.
+    #[test]
+    fn queue_filter() {
+        let c = parse(&[
+            "--queues.include",
+            "^Sales",
+            "--queues.exclude",
+            "Test$",
+            "--media-types",
+            "voice, chat",
+        ])
+        .expect("valid");
+        assert!(c.filter.keeps_name("Sales EMEA"));
+        assert!(!c.filter.keeps_name("Sales Test"));
+        assert!(!c.filter.keeps_name("Support"));
+        assert!(c.filter.keeps_media("chat"));
+        assert!(!c.filter.keeps_media("email"));
+    }
+}

@@ -1,0 +1,198 @@
+//! The real-time snapshot (pure): queue observations turned into rows for every
+//! exported queue × media type, zero-filled, plus on-queue agents by status.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::snapshot::QueueSet;
+use crate::genesys::ObservationSnapshot;
+
+/// Routing statuses exported by `genesys_queue_agents`: (Genesys qualifier, label).
+pub const AGENT_STATUSES: [(&str, &str); 4] = [
+    ("COMMUNICATING", "communicating"),
+    ("IDLE", "idle"),
+    ("INTERACTING", "interacting"),
+    ("NOT_RESPONDING", "not_responding"),
+];
+
+/// Real-time values of one queue × media type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RealtimeRow {
+    /// `queue` label.
+    pub queue: Arc<str>,
+    /// `media_type` label.
+    pub media_type: Arc<str>,
+    /// oWaiting.
+    pub waiting: f64,
+    /// oInteracting.
+    pub interacting: f64,
+    /// oAlerting.
+    pub alerting: f64,
+    /// Longest current wait in seconds: 0 when nothing waits, `None` when
+    /// something waits but the API gave no age.
+    pub longest_waiting_seconds: Option<f64>,
+}
+
+/// On-queue agents of one queue by routing status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentRow {
+    /// `queue` label.
+    pub queue: Arc<str>,
+    /// (status label, agents), in [`AGENT_STATUSES`] order.
+    pub statuses: Vec<(&'static str, f64)>,
+}
+
+/// The result of one observations poll.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RealtimeSnapshot {
+    /// Rows sorted by queue label and media type.
+    pub media: Vec<RealtimeRow>,
+    /// One row per exported queue.
+    pub agents: Vec<AgentRow>,
+}
+
+/// Builds the real-time rows for every exported queue.
+pub fn realtime_snapshot(
+    queues: &QueueSet,
+    obs: &ObservationSnapshot,
+    keep_media: impl Fn(&str) -> bool,
+) -> RealtimeSnapshot {
+    let mut by_queue: HashMap<&str, BTreeMap<&str, &crate::genesys::MediaObs>> = HashMap::new();
+    for m in &obs.media {
+        if keep_media(&m.media_type) {
+            by_queue
+                .entry(m.queue_id.as_str())
+                .or_default()
+                .insert(m.media_type.as_str(), m);
+        }
+    }
+    let agents_by_queue: HashMap<&str, &crate::genesys::QueueObs> = obs
+        .queues
+        .iter()
+        .map(|q| (q.queue_id.as_str(), q))
+        .collect();
+
+    let mut snap = RealtimeSnapshot::default();
+    for q in queues.queues() {
+        let observed = by_queue.remove(q.id.as_str()).unwrap_or_default();
+        let mut media: BTreeMap<Arc<str>, Option<&crate::genesys::MediaObs>> = q
+            .media
+            .iter()
+            .map(|m| (m.media_type.clone(), None))
+            .collect();
+        for (name, m) in observed {
+            media.insert(Arc::from(name), Some(m));
+        }
+        for (media_type, m) in media {
+            let (waiting, interacting, alerting, longest) = match m {
+                Some(m) => (m.waiting, m.interacting, m.alerting, m.longest_waiting_ms),
+                None => (0, 0, 0, None),
+            };
+            let longest_waiting_seconds = match (longest, waiting) {
+                (Some(ms), _) => Some(ms.max(0) as f64 / 1000.0),
+                (None, 0) => Some(0.0),
+                (None, _) => None,
+            };
+            snap.media.push(RealtimeRow {
+                queue: q.name.clone(),
+                media_type,
+                waiting: waiting as f64,
+                interacting: interacting as f64,
+                alerting: alerting as f64,
+                longest_waiting_seconds,
+            });
+        }
+        let on_queue = agents_by_queue.get(q.id.as_str()).map(|o| &o.on_queue);
+        snap.agents.push(AgentRow {
+            queue: q.name.clone(),
+            statuses: AGENT_STATUSES
+                .iter()
+                .map(|(key, label)| {
+                    let n = on_queue.and_then(|m| m.get(*key)).copied().unwrap_or(0);
+                    (*label, n as f64)
+                })
+                .collect(),
+        });
+    }
+    snap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exporter::snapshot::{MediaInfo, QueueInfo};
+    use crate::genesys::{MediaObs, QueueObs};
+
+    fn set() -> QueueSet {
+        let media = |m: &str| MediaInfo {
+            media_type: Arc::from(m),
+            sl_target: None,
+            sl_threshold_ms: None,
+        };
+        QueueSet::new(vec![QueueInfo {
+            id: "q1".into(),
+            name: Arc::from("One"),
+            division: "Home".into(),
+            member_count: None,
+            media: vec![media("voice"), media("chat")],
+        }])
+    }
+
+    /// Observed values map to rows; unobserved media and statuses are zero;
+    /// unknown queues are dropped; an unknown age of a waiting item is absent.
+    #[test]
+    fn zero_fill_and_longest_wait() {
+        let obs = ObservationSnapshot {
+            media: vec![
+                MediaObs {
+                    queue_id: "q1".into(),
+                    media_type: "voice".into(),
+                    waiting: 2,
+                    interacting: 3,
+                    alerting: 1,
+                    longest_waiting_ms: None,
+                },
+                MediaObs {
+                    queue_id: "elsewhere".into(),
+                    media_type: "voice".into(),
+                    waiting: 9,
+                    interacting: 0,
+                    alerting: 0,
+                    longest_waiting_ms: Some(5_000),
+                },
+            ],
+            queues: vec![QueueObs {
+                queue_id: "q1".into(),
+                members: Some(5),
+                active: Some(4),
+                on_queue: BTreeMap::from([("IDLE".to_string(), 2), ("OFF_QUEUE".to_string(), 7)]),
+            }],
+        };
+        let snap = realtime_snapshot(&set(), &obs, |_| true);
+        assert_eq!(snap.media.len(), 2);
+        let chat = &snap.media[0];
+        assert_eq!(
+            (
+                &*chat.media_type,
+                chat.waiting,
+                chat.longest_waiting_seconds
+            ),
+            ("chat", 0.0, Some(0.0))
+        );
+        let voice = &snap.media[1];
+        assert_eq!(
+            (voice.waiting, voice.interacting, voice.alerting),
+            (2.0, 3.0, 1.0)
+        );
+        assert_eq!(voice.longest_waiting_seconds, None);
+        assert_eq!(
+            snap.agents[0].statuses,
+            vec![
+                ("communicating", 0.0),
+                ("idle", 2.0),
+                ("interacting", 0.0),
+                ("not_responding", 0.0)
+            ]
+        );
+    }
+}
