@@ -8,7 +8,7 @@
 //! - `org`, `names`, `media`: the org (queues, divisions, media, service levels).
 //! - `traffic`, `conversation`, `realtime`: the traffic model, metric events at
 //!   emission time, and the real-time state derived from them.
-//! - `query`, `filter`, `buckets`, `aggregate`: aggregate queries.
+//! - `query`, `filter`, `buckets`, `aggregate`, `aggregate_render`: aggregate queries.
 //! - `observations`, `routing`, `auth`: the other endpoints.
 //! - `server`, `control`, `errors`, `urlenc`, `rng`: HTTP plumbing.
 
@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod aggregate;
+mod aggregate_render;
 mod auth;
 mod buckets;
 mod catalog;
