@@ -385,12 +385,63 @@ async fn fault_rate_share() {
     sim.handle.shutdown().await;
 }
 
-/// `genesys_exporter simulate --listen 127.0.0.1:0` prints its URL line and serves there.
+/// Calls made against the `simulate` binary, collected before it is killed.
+async fn probe_binary(base: &str) -> (u16, u16, Value) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let token: Value = match http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "limited"),
+            ("client_secret", "pw"),
+        ])
+        .send()
+        .await
+    {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    };
+    let token = token["access_token"].as_str().unwrap_or("").to_string();
+    let queues = http
+        .get(format!("{base}{QUEUES}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    let agg = http
+        .post(format!(
+            "{base}/api/v2/analytics/conversations/aggregates/query"
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"interval": DAY, "metrics": ["nOffered"]}))
+        .send()
+        .await;
+    let (status, body) = match agg {
+        Ok(r) => (r.status().as_u16(), r.json().await.unwrap_or(Value::Null)),
+        Err(_) => (0, Value::Null),
+    };
+    (queues, status, body)
+}
+
+/// `genesys_exporter simulate --listen 127.0.0.1:0` prints its URL line and serves
+/// there; `--extra-client` adds a client with only the permissions it lists.
 #[tokio::test]
 async fn simulate_command_prints_url() {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_genesys_exporter"))
-        .args(["simulate", "--listen", "127.0.0.1:0", "--queues", "30"])
+        .args([
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--queues",
+            "30",
+            "--extra-client",
+            "limited:pw:routing:queue:view",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -408,15 +459,8 @@ async fn simulate_command_prints_url() {
             .find(|w| w.starts_with("http://127.0.0.1:"))
             .map(str::to_string)
     });
-    let status = match &url {
-        Some(u) => reqwest::Client::new()
-            .post(format!("{u}/oauth/token"))
-            .basic_auth("demo-client", Some("demo-secret"))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .ok(),
+    let probed = match &url {
+        Some(u) => Some(probe_binary(u).await),
         None => None,
     };
     let _ = child.kill();
@@ -428,5 +472,38 @@ async fn simulate_command_prints_url() {
             .is_ok_and(|p| p > 0),
         "{url}"
     );
-    assert_eq!(status, Some(200));
+    let (queues, agg, body) = probed.expect("probed");
+    assert_eq!(queues, 200);
+    assert_eq!(agg, 403);
+    assert_eq!(body["code"], "missing.any.permissions");
+    assert!(body["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("analytics:conversationAggregate:view"));
+}
+
+/// A malformed flag stops `simulate` with a non-zero exit and an error naming the flag.
+#[test]
+fn simulate_rejects_bad_flags() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_genesys_exporter"))
+        .args([
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--extra-client",
+            "only-an-id",
+        ])
+        .output()
+        .expect("run binary");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--extra-client"), "{err}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_genesys_exporter"))
+        .args(["simulate", "--listen", "256.1.1.1:80"])
+        .output()
+        .expect("run binary");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("--listen"), "{err}");
 }
