@@ -89,7 +89,13 @@ async fn queue_paging_to_the_last_page() {
 /// id and divisionId filters accept repeated keys and comma-joined lists; name takes wildcards.
 #[tokio::test]
 async fn queue_filters() {
-    let sim = start(SimConfig::default()).await;
+    // A frozen clock keeps joinedMemberCount equal between the two reads.
+    let now = sim_support::ms("2025-03-12T10:00:00Z");
+    let sim = start(SimConfig {
+        fixed_now_ms: Some(now),
+        ..SimConfig::default()
+    })
+    .await;
     let token = sim.token().await;
     let qs = sim.handle.model().queues();
     let (a, b, c) = (&qs[0].id, &qs[3].id, &qs[7].id);
@@ -135,6 +141,24 @@ async fn queue_filters() {
     assert_eq!(
         vip.body["entities"][0]["name"],
         "Support \"VIP\" \\ Billing"
+    );
+    let one = sim.get(&format!("{QUEUES}/{a}"), Some(&token)).await;
+    assert_eq!(
+        one.body,
+        repeated.body["entities"]
+            .as_array()
+            .expect("entities")
+            .iter()
+            .find(|e| e["id"] == a.as_str())
+            .cloned()
+            .expect("listed")
+    );
+    assert_error(
+        &sim.get(&format!("{QUEUES}/no-such-queue"), Some(&token))
+            .await,
+        404,
+        "not.found",
+        "not found",
     );
     let ventes = sim
         .get(
