@@ -128,8 +128,14 @@ async fn aggregates_equal_ground_truth() {
 /// Two simulators with the same seed answer identically; another seed differs.
 #[tokio::test]
 async fn same_seed_same_answers() {
-    let a = start(SimConfig::default()).await;
-    let b = start(SimConfig::default()).await;
+    // The queue list's joinedMemberCount follows the clock, so both simulators
+    // share a frozen one (after the queried interval).
+    let frozen = SimConfig {
+        fixed_now_ms: Some(ms("2025-06-01T00:00:00Z")),
+        ..SimConfig::default()
+    };
+    let a = start(frozen.clone()).await;
+    let b = start(frozen).await;
     let c = start(SimConfig {
         seed: 2,
         ..SimConfig::default()
@@ -513,5 +519,49 @@ async fn top_n_ranks_groups() {
         })
         .collect();
     assert_eq!(got, want[..3].to_vec());
+    sim.handle.shutdown().await;
+}
+
+/// A userId predicate keeps only the events that carry that agent.
+#[tokio::test]
+async fn user_filter_selects_agent_events() {
+    let sim = start(SimConfig::default()).await;
+    let token = sim.token().await;
+    let model = sim.handle.model();
+    let q = model.queues()[0].clone();
+    let (from, to) = (ms(FROM), ms(TO));
+    let convs = model.conversations(&q.id, "voice", from, to);
+    let user = convs
+        .iter()
+        .find_map(|c| c.user_id.clone())
+        .expect("an answered call");
+    let answered = convs
+        .iter()
+        .filter(|c| c.user_id.as_deref() == Some(user.as_str()))
+        .flat_map(|c| c.events())
+        .filter(|e| e.metric == "tAnswered" && from <= e.at_ms && e.at_ms < to)
+        .count() as i64;
+    let b = json!({
+        "interval": format_interval(from, to),
+        "groupBy": ["queueId"],
+        "filter": {"type": "and", "predicates": [
+            {"dimension": "queueId", "value": q.id},
+            {"dimension": "mediaType", "value": "voice"},
+            {"dimension": "userId", "operator": "matches", "value": user},
+        ]},
+        "metrics": ["tAnswered", "nOffered"],
+    });
+    let r = sim.aggregates(&token, &b).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let results = r.body["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "one queue, one media type");
+    let metrics = &results[0]["data"][0]["metrics"];
+    assert_eq!(
+        metrics.as_array().map(Vec::len),
+        Some(1),
+        "nOffered carries no userId"
+    );
+    assert_eq!(metrics[0]["metric"], "tAnswered");
+    assert_eq!(metrics[0]["stats"]["count"], answered);
     sim.handle.shutdown().await;
 }
