@@ -304,18 +304,18 @@ async fn pipeline(
             return Err(ApiError::unsupported_media_type().into());
         }
     }
-    Ok(Reply::Json(endpoint(shared, ep, uri, body)?))
+    Ok(endpoint(shared, ep, uri, body)?)
 }
 
-fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<Value, ApiError> {
+fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<Reply, ApiError> {
     let c = &shared.config;
     let now = shared.now_ms();
     match ep {
         SimEndpoint::Queues => match queue_id_of(uri.path().trim_end_matches('/')) {
-            Some(id) => routing::get_one(&shared.org, id, now),
+            Some(id) => routing::get_one(&shared.org, id, now).map(Reply::Json),
             None => {
                 let params = parse_pairs(uri.query().unwrap_or(""));
-                routing::list(&shared.org, &params, c.max_page_size, now)
+                routing::list(&shared.org, &params, c.max_page_size, now).map(Reply::Json)
             }
         },
         SimEndpoint::Aggregates => {
@@ -325,7 +325,12 @@ fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<
                 max_buckets: c.max_buckets,
             };
             let q = query::parse(body, limits)?;
-            Ok(aggregate::answer(&shared.org, &q, now, c.empty_results))
+            Ok(Reply::Raw(aggregate::answer(
+                &shared.org,
+                &q,
+                now,
+                c.empty_results,
+            )))
         }
         SimEndpoint::Observations => {
             let q = observations::parse(body, c.max_predicates)?;
@@ -333,7 +338,12 @@ fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<
                 longest: c.longest_mode,
                 detail_cap: c.observation_detail_cap.max(2),
             };
-            Ok(observations::answer(&shared.org, &q, now, opts))
+            Ok(Reply::Json(observations::answer(
+                &shared.org,
+                &q,
+                now,
+                opts,
+            )))
         }
         SimEndpoint::Token => Err(ApiError::not_found()),
     }
