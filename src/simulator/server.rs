@@ -151,9 +151,27 @@ async fn handle(
         reset: 60,
     };
     let result = pipeline(&shared, &method, &uri, &headers, &body, &mut rate).await;
+    let result = match result {
+        Ok(Reply::Compute(ep)) => {
+            // Evaluation is CPU-bound (up to seconds for month-long queries over
+            // thousands of queues), so it runs off the async workers.
+            let task_shared = shared.clone();
+            let task_uri = uri.clone();
+            tokio::task::spawn_blocking(move || endpoint(&task_shared, ep, &task_uri, &body))
+                .await
+                .unwrap_or_else(|_| Err(ApiError::server(500, None)))
+                .map_err(Failure::Api)
+        }
+        other => other,
+    };
     let (status, body, retry_after) = match result {
         Ok(Reply::Json(v)) => (200, v.to_string(), None),
         Ok(Reply::Raw(text)) => (200, text, None),
+        Ok(Reply::Compute(_)) => (
+            500,
+            ApiError::server(500, None).body(&cid).to_string(),
+            None,
+        ),
         Err(Failure::Api(e)) => (e.status, e.body(&cid).to_string(), e.retry_after),
         Err(Failure::OAuth(e)) => (e.status, e.body().to_string(), None),
     };
@@ -193,6 +211,8 @@ fn respond(
 enum Reply {
     Json(Value),
     Raw(String),
+    /// Admitted; the endpoint's answer is still to be computed.
+    Compute(SimEndpoint),
 }
 
 enum Failure {
@@ -304,7 +324,7 @@ async fn pipeline(
             return Err(ApiError::unsupported_media_type().into());
         }
     }
-    Ok(endpoint(shared, ep, uri, body)?)
+    Ok(Reply::Compute(ep))
 }
 
 fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<Reply, ApiError> {
