@@ -152,7 +152,7 @@ async fn handle(
     };
     let result = pipeline(&shared, &method, &uri, &headers, &body, &mut rate).await;
     let result = match result {
-        Ok(Reply::Compute(ep)) => {
+        Ok(Step::Compute(ep)) => {
             // Evaluation is CPU-bound (up to seconds for month-long queries over
             // thousands of queues), so it runs off the async workers.
             let task_shared = shared.clone();
@@ -162,16 +162,12 @@ async fn handle(
                 .unwrap_or_else(|_| Err(ApiError::server(500, None)))
                 .map_err(Failure::Api)
         }
-        other => other,
+        Ok(Step::Done(reply)) => Ok(reply),
+        Err(e) => Err(e),
     };
     let (status, body, retry_after) = match result {
         Ok(Reply::Json(v)) => (200, v.to_string(), None),
         Ok(Reply::Raw(text)) => (200, text, None),
-        Ok(Reply::Compute(_)) => (
-            500,
-            ApiError::server(500, None).body(&cid).to_string(),
-            None,
-        ),
         Err(Failure::Api(e)) => (e.status, e.body(&cid).to_string(), e.retry_after),
         Err(Failure::OAuth(e)) => (e.status, e.body().to_string(), None),
     };
@@ -208,9 +204,16 @@ fn respond(
     resp
 }
 
+/// A successful body.
 enum Reply {
     Json(Value),
     Raw(String),
+}
+
+/// Where the request pipeline left a request.
+enum Step {
+    /// Answered already (token endpoint, faults).
+    Done(Reply),
     /// Admitted; the endpoint's answer is still to be computed.
     Compute(SimEndpoint),
 }
@@ -233,7 +236,7 @@ async fn pipeline(
     headers: &HeaderMap,
     body: &[u8],
     rate: &mut RateHeaders,
-) -> Result<Reply, Failure> {
+) -> Result<Step, Failure> {
     let ep = match route(method, uri.path()) {
         Route::Endpoint(ep) => ep,
         Route::WrongMethod => return Err(ApiError::method_not_allowed().into()),
@@ -264,9 +267,8 @@ async fn pipeline(
         }) => return Err(ApiError::server(status, retry_after).into()),
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::MalformedBody) => {
-            return Ok(Reply::Raw(
-                "{\"results\": [{\"group\": {\"queueId\": ".to_string(),
-            ))
+            let truncated = "{\"results\": [{\"group\": {\"queueId\": ";
+            return Ok(Step::Done(Reply::Raw(truncated.to_string())));
         }
         None => {}
     }
@@ -284,11 +286,11 @@ async fn pipeline(
                 Instant::now(),
             )
             .map_err(Failure::OAuth)?;
-        return Ok(Reply::Json(json!({
+        return Ok(Step::Done(Reply::Json(json!({
             "access_token": issued.access_token,
             "token_type": "bearer",
             "expires_in": issued.expires_in,
-        })));
+        }))));
     }
     let token = {
         let mut auth = shared.auth();
@@ -324,7 +326,7 @@ async fn pipeline(
             return Err(ApiError::unsupported_media_type().into());
         }
     }
-    Ok(Reply::Compute(ep))
+    Ok(Step::Compute(ep))
 }
 
 fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<Reply, ApiError> {
