@@ -107,14 +107,6 @@ async fn unauthenticated_calls_get_401() {
         "Invalid login credentials.",
     );
     let token = sim.token().await;
-    let r = sim
-        .http
-        .get(format!("{}{path}", sim.base))
-        .header("Authorization", format!("bearer {token}"))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(r.status(), 200, "lower-case bearer prefix is accepted");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let r = sim.get(&path, Some(&token)).await;
@@ -128,7 +120,8 @@ async fn unauthenticated_calls_get_401() {
     sim.handle.shutdown().await;
 }
 
-/// expire_all_tokens revokes live tokens; credentials.expired is selectable.
+/// The bearer scheme is case-insensitive; expire_all_tokens revokes live tokens;
+/// credentials.expired is selectable.
 #[tokio::test]
 async fn revoked_tokens_and_expired_code_knob() {
     let sim = start(SimConfig {
@@ -138,6 +131,14 @@ async fn revoked_tokens_and_expired_code_knob() {
     .await;
     let token = sim.token().await;
     assert_eq!(sim.get(QUEUES, Some(&token)).await.status, 200);
+    let r = sim
+        .http
+        .get(format!("{}{QUEUES}", sim.base))
+        .header("Authorization", format!("bearer {token}"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200, "lower-case bearer prefix is accepted");
     sim.handle.control().expire_all_tokens();
     assert_error(
         &sim.get(QUEUES, Some(&token)).await,
