@@ -25,7 +25,7 @@ async fn observations_match_the_model() {
     let model = sim.handle.model();
     let queues = model.queues();
     let ids: Vec<String> = queues.iter().map(|q| q.id.clone()).collect();
-    let req = json!({"filter": queue_filter(&ids), "metrics": ["oWaiting", "oInteracting", "oAlerting", "oLongestWaiting", "oMemberUsers", "oActiveUsers", "oOnQueueUsers", "oUserRoutingStatuses", "oUserPresences", "oOffQueueUsers"], "detailMetrics": ["oWaiting"]});
+    let req = json!({"filter": queue_filter(&ids), "metrics": ["oWaiting", "oInteracting", "oAlerting", "oLongestWaiting", "oLongestInteracting", "oMemberUsers", "oActiveUsers", "oOnQueueUsers", "oUserRoutingStatuses", "oUserPresences", "oOffQueueUsers"], "detailMetrics": ["oWaiting"]});
     let r = sim.observations(&token, &req).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let mappings = r.body["systemToOrganizationMappings"]
@@ -37,6 +37,7 @@ async fn observations_match_the_model() {
         for m in &q.media {
             let (mut waiting, mut alerting, mut interacting, mut oldest) =
                 (0u64, 0u64, 0u64, None::<i64>);
+            let mut oldest_answer = None::<i64>;
             for c in model.conversations(&q.id, &m.media_type, now - 1, now) {
                 let alert_start = c.wait_end_ms - c.alert_ms;
                 if c.offered_ms < now && now <= alert_start {
@@ -52,6 +53,8 @@ async fn observations_match_the_model() {
                     && now <= c.talk_end_ms
                 {
                     interacting += 1;
+                    oldest_answer =
+                        Some(oldest_answer.map_or(c.wait_end_ms, |o| o.min(c.wait_end_ms)));
                 }
             }
             seen_waiting += waiting;
@@ -87,6 +90,10 @@ async fn observations_match_the_model() {
             assert_eq!(
                 metric("oLongestWaiting").map(|d| d["stats"]["calculatedMetricValue"].clone()),
                 oldest.map(|o| json!(o))
+            );
+            assert_eq!(
+                metric("oLongestInteracting").map(|d| d["stats"]["calculatedMetricValue"].clone()),
+                oldest_answer.map(|o| json!(o))
             );
             let w = metric("oWaiting").expect("oWaiting");
             let obs = w["observations"].as_array().expect("observations");
