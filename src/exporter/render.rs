@@ -17,8 +17,9 @@ use super::families::{self, WINDOW_FAMILIES};
 use super::realtime::RealtimeSnapshot;
 use super::snapshot::{QueueSet, WindowSnapshot};
 
-/// gzip level: a middle setting; compression runs once per poll, not per scrape.
-const GZIP_LEVEL: u32 = 6;
+/// gzip level: 3 compresses a large body about 3× faster than the usual 6 for
+/// a body about a quarter larger; compression runs once per poll.
+const GZIP_LEVEL: u32 = 3;
 
 /// One rendered part of `/metrics`: the text and its gzip member.
 #[derive(Debug, Clone, Default)]
