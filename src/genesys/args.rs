@@ -31,7 +31,7 @@ pub struct ClientArgs {
     pub api_url: Option<String>,
 
     /// Login base URL for /oauth/token, overriding the one derived from the API
-    /// host (api.<domain> → login.<domain>; any other host is used as is).
+    /// host (`api.<domain>` → `login.<domain>`; any other host is used as is).
     #[arg(long = "genesys.login-url", env = "GENESYS_LOGIN_URL")]
     pub login_url: Option<String>,
 

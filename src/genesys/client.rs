@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::config::ClientConfig;
 use super::error::Error;
 use super::http::{self, Attempt};
-use super::limiter::Limiter;
+use super::limiter::{BudgetExhausted, Limiter};
 use super::oauth::TokenCache;
 use super::observer::{ApiObserver, Endpoint, RetryReason};
 use super::region;
@@ -179,7 +179,13 @@ impl Inner {
                 .limiter
                 .acquire(deadline)
                 .await
-                .map_err(|_| deadline_error.clone())?;
+                .map_err(|why| match why {
+                    BudgetExhausted::Slots => deadline_error.clone(),
+                    BudgetExhausted::Rate => Error::BudgetExhausted {
+                        endpoint,
+                        requests_per_minute: self.config.requests_per_minute,
+                    },
+                })?;
             if !slot.rate_wait.is_zero() {
                 self.observer.throttled(endpoint, slot.rate_wait);
             }

@@ -116,6 +116,14 @@ pub enum Error {
         /// The call deadline.
         deadline: Duration,
     },
+    /// The client's own rate budget had no room for the request before the
+    /// call deadline (the request was not sent).
+    BudgetExhausted {
+        /// The endpoint called.
+        endpoint: Endpoint,
+        /// The configured budget.
+        requests_per_minute: u32,
+    },
     /// A 2xx body that is not the JSON expected.
     Decode {
         /// The endpoint called.
@@ -164,7 +172,11 @@ impl Error {
     /// True for failures that may go away by themselves (rate limits, 5xx,
     /// network, timeouts); false for those that need a human.
     pub fn is_transient(&self) -> bool {
-        self.is_unreachable() || matches!(self, Error::RateLimited { .. } | Error::Server { .. })
+        self.is_unreachable()
+            || matches!(
+                self,
+                Error::RateLimited { .. } | Error::Server { .. } | Error::BudgetExhausted { .. }
+            )
     }
 
     /// The missing permission, for a 403.
@@ -182,7 +194,7 @@ impl Error {
             Error::Credentials { .. } | Error::Unauthorized { .. } => "credentials",
             Error::MissingPermission { .. } => "permission",
             Error::Rejected { .. } => "rejected",
-            Error::RateLimited { .. } => "rate_limited",
+            Error::RateLimited { .. } | Error::BudgetExhausted { .. } => "rate_limited",
             Error::Server { .. } => "server_error",
             Error::Unreachable { .. } => "unreachable",
             Error::Timeout { .. } | Error::Deadline { .. } => "timeout",
@@ -254,6 +266,14 @@ impl fmt::Display for Error {
                 f,
                 "{endpoint} call did not succeed within its {}s deadline (--api.deadline)",
                 deadline.as_secs_f64()
+            ),
+            Error::BudgetExhausted {
+                endpoint,
+                requests_per_minute,
+            } => write!(
+                f,
+                "no room for {endpoint} in the budget of {requests_per_minute} requests per minute \
+                 (--api.requests-per-minute) before the call deadline"
             ),
             Error::Decode { endpoint, cause } => {
                 write!(f, "unexpected response body from {endpoint}: {cause}")

@@ -45,9 +45,14 @@ impl SlidingWindow {
     }
 }
 
-/// The deadline passed while waiting for the budget.
+/// Why a request could not be admitted before its deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BudgetExhausted;
+pub enum BudgetExhausted {
+    /// Every concurrency slot stayed busy until the deadline.
+    Slots,
+    /// The rate window has no room before the deadline.
+    Rate,
+}
 
 /// A permission to send one request; hold it until the response is read.
 #[derive(Debug)]
@@ -81,8 +86,8 @@ impl Limiter {
     pub async fn acquire(&self, deadline: Instant) -> Result<Slot, BudgetExhausted> {
         let permit = tokio::time::timeout_at(deadline, self.in_flight.clone().acquire_owned())
             .await
-            .map_err(|_| BudgetExhausted)?
-            .map_err(|_| BudgetExhausted)?;
+            .map_err(|_| BudgetExhausted::Slots)?
+            .map_err(|_| BudgetExhausted::Slots)?;
         let mut rate_wait = Duration::ZERO;
         // Each wait ends when the oldest send leaves the window, so a handful of
         // rounds suffice even when other tasks race for the freed place.
@@ -100,7 +105,7 @@ impl Limiter {
                         rate_wait,
                     })
                 }
-                Err(wait) if now + wait > deadline => return Err(BudgetExhausted),
+                Err(wait) if now + wait > deadline => return Err(BudgetExhausted::Rate),
                 Err(wait) => {
                     let wait = wait.max(Duration::from_millis(1));
                     tokio::time::sleep(wait).await;
@@ -108,7 +113,7 @@ impl Limiter {
                 }
             }
         }
-        Err(BudgetExhausted)
+        Err(BudgetExhausted::Rate)
     }
 }
 
@@ -148,7 +153,7 @@ mod tests {
         let near = Instant::now() + Duration::from_secs(5);
         assert_eq!(
             limiter.acquire(near).await.map(|_| ()),
-            Err(BudgetExhausted)
+            Err(BudgetExhausted::Rate)
         );
         let c = limiter.acquire(far).await.expect("third waits");
         assert!(c.rate_wait >= Duration::from_secs(59), "{:?}", c.rate_wait);
@@ -163,7 +168,7 @@ mod tests {
         let held = limiter.acquire(deadline).await.expect("one");
         assert_eq!(
             limiter.acquire(deadline).await.map(|_| ()),
-            Err(BudgetExhausted)
+            Err(BudgetExhausted::Slots)
         );
         drop(held);
         let deadline = Instant::now() + Duration::from_secs(1);

@@ -87,6 +87,32 @@ fn cell_text(text: &str) -> String {
         .collect()
 }
 
+/// Terminal columns a string occupies: East Asian wide and fullwidth
+/// characters (and most emoji) take two, combining marks and zero-width
+/// characters none, everything else one.
+pub fn display_width(text: &str) -> usize {
+    text.chars()
+        .map(|c| match u32::from(c) {
+            0x0300..=0x036F | 0x200B..=0x200F | 0xFE00..=0xFE0F => 0,
+            0x1100..=0x115F
+            | 0x2E80..=0x303E
+            | 0x3041..=0x33FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xA000..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6
+            | 0x1F300..=0x1F64F
+            | 0x1F900..=0x1F9FF
+            | 0x20000..=0x3FFFD => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
 fn percent(v: Option<f64>) -> String {
     v.map(|v| format!("{:.1}%", v * 100.0))
         .unwrap_or_else(|| String::from("-"))
@@ -133,10 +159,10 @@ pub fn table(rows: &[Row], title: &str) -> String {
             ]
         })
         .collect();
-    let mut widths = TABLE_HEADER.map(|h| h.chars().count());
+    let mut widths = TABLE_HEADER.map(display_width);
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
+            *w = (*w).max(display_width(c));
         }
     }
     let mut out = String::new();
@@ -148,7 +174,7 @@ pub fn table(rows: &[Row], title: &str) -> String {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let pad = widths[i].saturating_sub(c.chars().count());
+                let pad = widths[i].saturating_sub(display_width(c));
                 if i < 2 {
                     format!("{c}{}", " ".repeat(pad))
                 } else {
@@ -227,15 +253,30 @@ mod tests {
     /// The table aligns columns, shows `-` for undefined values and escapes control characters.
     #[test]
     fn table_layout() {
-        let text = table(&[row("Ünïcødé\tQ", Some(0.2)), row("B", None)], "title");
+        let rows = [
+            row("Ünïcødé\tQ", Some(0.2)),
+            row("B", None),
+            row("サポート 東京", None),
+        ];
+        let text = table(&rows, "title");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "title");
         assert!(lines[1].starts_with("QUEUE"));
         assert!(lines[2].starts_with("Ünïcødé\\tQ"));
         assert!(lines[2].contains("20.0%") && lines[2].contains("12.2"));
         assert!(lines[3].contains(" - "));
-        let widths: Vec<usize> = lines[1..].iter().map(|l| l.chars().count()).collect();
+        assert!(lines[4].starts_with("サポート 東京  voice"));
+        let widths: Vec<usize> = lines[1..].iter().map(|l| display_width(l)).collect();
         assert!(widths.iter().all(|w| *w == widths[0]), "{widths:?}");
         assert!(table(&[], "").contains("no data"));
+    }
+
+    /// Wide scripts count two columns, combining marks none.
+    #[test]
+    fn widths() {
+        assert_eq!(display_width("abc"), 3);
+        assert_eq!(display_width("東京"), 4);
+        assert_eq!(display_width("ｱ"), 1);
+        assert_eq!(display_width("e\u{301}"), 1);
     }
 }
