@@ -112,6 +112,7 @@ fn route(method: &Method, path: &str) -> Route {
             (Method::POST, SimEndpoint::Aggregates)
         }
         "/api/v2/analytics/queues/observations/query" => (Method::POST, SimEndpoint::Observations),
+        p if queue_id_of(p).is_some() => (Method::GET, SimEndpoint::Queues),
         _ => return Route::Unknown,
     };
     if *method == want {
@@ -119,6 +120,12 @@ fn route(method: &Method, path: &str) -> Route {
     } else {
         Route::WrongMethod
     }
+}
+
+/// The id in `/api/v2/routing/queues/{id}`.
+fn queue_id_of(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/api/v2/routing/queues/")?;
+    (!id.is_empty() && !id.contains('/')).then_some(id)
 }
 
 /// Rate-limit header values of a response.
@@ -304,10 +311,13 @@ fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<
     let c = &shared.config;
     let now = shared.now_ms();
     match ep {
-        SimEndpoint::Queues => {
-            let params = parse_pairs(uri.query().unwrap_or(""));
-            routing::list(&shared.org, &params, c.max_page_size, now)
-        }
+        SimEndpoint::Queues => match queue_id_of(uri.path().trim_end_matches('/')) {
+            Some(id) => routing::get_one(&shared.org, id, now),
+            None => {
+                let params = parse_pairs(uri.query().unwrap_or(""));
+                routing::list(&shared.org, &params, c.max_page_size, now)
+            }
+        },
         SimEndpoint::Aggregates => {
             let limits = Limits {
                 max_interval_days: c.max_interval_days,
