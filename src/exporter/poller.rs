@@ -105,6 +105,7 @@ impl Poller {
     ) {
         let deadline = interval.max(MIN_DEADLINE);
         let mut queues_rx = self.queues_tx.subscribe();
+        let mut last_ok = None;
         loop {
             if kind != PollKind::Queues {
                 tokio::select! {
@@ -124,14 +125,20 @@ impl Poller {
                 ))
             });
             let elapsed = started.elapsed();
-            match &result {
-                Ok(()) => tracing::debug!(
+            match (&result, last_ok) {
+                (Ok(()), Some(true)) => tracing::debug!(
                     poll = kind.as_str(),
                     seconds = elapsed.as_secs_f64(),
                     "poll succeeded"
                 ),
-                Err(e) => tracing::warn!(poll = kind.as_str(), error = %e, "poll failed"),
+                (Ok(()), _) => tracing::info!(
+                    poll = kind.as_str(),
+                    seconds = elapsed.as_secs_f64(),
+                    "poll succeeded (first success or recovery)"
+                ),
+                (Err(e), _) => tracing::warn!(poll = kind.as_str(), error = %e, "poll failed"),
             }
+            last_ok = Some(result.is_ok());
             self.metrics.poll_finished(kind, elapsed, result.is_ok());
             self.shared.record(kind, elapsed, result);
             tokio::select! {
