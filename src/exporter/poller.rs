@@ -198,8 +198,9 @@ impl Poller {
         let set = self.current_queues();
         let plan = self.config.windows.plan(now_ms());
         let ids = set.ids();
-        let mut answers = Vec::with_capacity(plan.queries.len());
-        for q in &plan.queries {
+        // The queries run concurrently; the client's limiter paces them all.
+        let mut running = tokio::task::JoinSet::new();
+        for (i, q) in plan.queries.iter().enumerate() {
             let req = AggregateRequest {
                 start_ms: q.start_ms,
                 end_ms: q.end_ms,
@@ -208,12 +209,13 @@ impl Poller {
                 queue_ids: ids.clone(),
                 media_types: self.config.filter.media_types.clone(),
             };
-            answers.push(
-                self.client
-                    .aggregates(&req)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            );
+            let client = self.client.clone();
+            running.spawn(async move { (i, client.aggregates(&req).await) });
+        }
+        let mut answers = vec![Vec::new(); plan.queries.len()];
+        while let Some(joined) = running.join_next().await {
+            let (i, answer) = joined.map_err(|e| format!("aggregates query task failed: {e}"))?;
+            answers[i] = answer.map_err(|e| e.to_string())?;
         }
         let totals = fold_answers(&plan, &answers);
         let entry = Arc::new(WindowAnswer {
