@@ -7,8 +7,6 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
 use super::aggregate_render::{kinds_of, render, Acc, Groups, Kind};
 use super::config::{EmptyResults, SlOptions};
 use super::conversation::Metric;
@@ -41,8 +39,8 @@ struct Plan<'q> {
     opts: SlOptions,
 }
 
-/// Answers `q` at `now` as the JSON response body.
-pub(crate) fn answer(org: &OrgModel, q: &AggQuery, now: i64, empty: EmptyResults) -> Value {
+/// Answers `q` at `now` with the JSON response body.
+pub(crate) fn answer(org: &OrgModel, q: &AggQuery, now: i64, empty: EmptyResults) -> String {
     let groups = evaluate(org, q, now);
     render(q, groups, empty)
 }

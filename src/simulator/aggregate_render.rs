@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Map, Value};
-
 use super::config::EmptyResults;
 use super::conversation::Metric;
 use super::query::{AggQuery, QueryType, SortFn};
@@ -73,62 +71,90 @@ pub(crate) enum Kind {
 /// Group key: dimension name → value (sorted), and the buckets' statistics.
 pub(crate) type Groups = BTreeMap<Vec<(String, String)>, BTreeMap<usize, Vec<Acc>>>;
 
-/// Renders one metric's stats, or `None` when it has no data.
-fn stats(kind: Kind, a: &Acc) -> Option<Value> {
+/// Renders one metric's stats object, or `None` when it has no data.
+fn stats(kind: Kind, a: &Acc) -> Option<String> {
     match kind {
-        Kind::Timed if a.count > 0 => {
-            Some(json!({"max": a.max, "min": a.min, "count": a.count, "sum": a.sum}))
-        }
-        Kind::Count if a.count > 0 => Some(json!({"count": a.count})),
-        Kind::ServiceLevel if a.sum > 0 => Some(json!({
-            "ratio": a.count as f64 / a.sum as f64,
-            "numerator": a.count,
-            "denominator": a.sum,
-            "target": a.target,
-        })),
-        Kind::Target if a.count > 0 => Some(json!({"current": a.target})),
+        Kind::Timed if a.count > 0 => Some(format!(
+            r#"{{"max":{},"min":{},"count":{},"sum":{}}}"#,
+            a.max, a.min, a.count, a.sum
+        )),
+        Kind::Count if a.count > 0 => Some(format!(r#"{{"count":{}}}"#, a.count)),
+        Kind::ServiceLevel if a.sum > 0 => Some(format!(
+            r#"{{"ratio":{},"numerator":{},"denominator":{},"target":{}}}"#,
+            number(a.count as f64 / a.sum as f64),
+            a.count,
+            a.sum,
+            number(a.target)
+        )),
+        Kind::Target if a.count > 0 => Some(format!(r#"{{"current":{}}}"#, number(a.target))),
         _ => None,
     }
 }
 
-pub(crate) fn render(q: &AggQuery, groups: Groups, empty: EmptyResults) -> Value {
+/// A finite float as JSON.
+fn number(x: f64) -> String {
+    serde_json::to_string(&x).unwrap_or_else(|_| "0".to_string())
+}
+
+/// A string as a JSON string literal.
+fn string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+/// Renders the response body. The JSON is written directly (no `Value` tree):
+/// this is the hot path of large queries.
+pub(crate) fn render(q: &AggQuery, groups: Groups, empty: EmptyResults) -> String {
     let kinds = kinds_of(q);
-    let mut results: Vec<(Option<f64>, Value)> = Vec::new();
+    let names: Vec<String> = q.metrics.iter().map(|m| string(m)).collect();
+    let intervals: Vec<String> = q
+        .buckets
+        .iter()
+        .map(|&(a, b)| string(&format_interval(a, b)))
+        .collect();
+    let mut results: Vec<(Option<f64>, String)> = Vec::new();
     for (key, buckets) in &groups {
-        let mut data = Vec::new();
+        let mut data: Vec<String> = Vec::new();
         for (&b, accs) in buckets {
-            let metrics: Vec<Value> = q
-                .metrics
+            let metrics: Vec<String> = names
                 .iter()
                 .zip(accs)
                 .zip(&kinds)
                 .filter_map(|((name, a), &k)| {
-                    stats(k, a).map(|s| json!({"metric": name, "stats": s}))
+                    stats(k, a).map(|s| format!(r#"{{"metric":{name},"stats":{s}}}"#))
                 })
                 .collect();
             if !metrics.is_empty() {
-                let (from, to) = q.buckets[b];
-                data.push(json!({"interval": format_interval(from, to), "metrics": metrics}));
+                data.push(format!(
+                    r#"{{"interval":{},"metrics":[{}]}}"#,
+                    intervals[b],
+                    metrics.join(",")
+                ));
             }
         }
         if data.is_empty() {
             continue;
         }
-        let group: Map<String, Value> = key
+        let group: Vec<String> = key
             .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .map(|(k, v)| format!("{}:{}", string(k), string(v)))
             .collect();
         let rank = sort_value(q, &kinds, buckets);
-        results.push((rank, json!({"group": group, "data": data})));
+        let text = format!(
+            r#"{{"group":{{{}}},"data":[{}]}}"#,
+            group.join(","),
+            data.join(",")
+        );
+        results.push((rank, text));
     }
     rank_results(q, &mut results);
     if results.is_empty() {
         return match empty {
-            EmptyResults::Omitted => json!({}),
-            EmptyResults::EmptyArray => json!({"results": []}),
+            EmptyResults::Omitted => "{}".to_string(),
+            EmptyResults::EmptyArray => r#"{"results":[]}"#.to_string(),
         };
     }
-    json!({"results": results.into_iter().map(|(_, v)| v).collect::<Vec<_>>()})
+    let all: Vec<String> = results.into_iter().map(|(_, v)| v).collect();
+    format!(r#"{{"results":[{}]}}"#, all.join(","))
 }
 
 pub(crate) fn kinds_of(q: &AggQuery) -> Vec<Kind> {
@@ -164,7 +190,7 @@ fn sort_value(q: &AggQuery, kinds: &[Kind], buckets: &BTreeMap<usize, Vec<Acc>>)
     })
 }
 
-fn rank_results(q: &AggQuery, results: &mut Vec<(Option<f64>, Value)>) {
+fn rank_results(q: &AggQuery, results: &mut Vec<(Option<f64>, String)>) {
     let descending = match q.query_type {
         QueryType::GroupBy => return,
         QueryType::TopN => true,
@@ -179,5 +205,47 @@ fn rank_results(q: &AggQuery, results: &mut Vec<(Option<f64>, Value)>) {
     });
     if let Some(limit) = q.limit {
         results.truncate(limit);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rendered stats are valid JSON of the documented shapes; empty ones vanish.
+    #[test]
+    fn stats_shapes() {
+        let a = Acc {
+            count: 3,
+            sum: 30,
+            max: 20,
+            min: 1,
+            target: 0.8,
+        };
+        let parse = |s: Option<String>| {
+            serde_json::from_str::<serde_json::Value>(&s.expect("data")).expect("json")
+        };
+        assert_eq!(
+            parse(stats(Kind::Timed, &a)),
+            serde_json::json!({"max": 20, "min": 1, "count": 3, "sum": 30})
+        );
+        assert_eq!(
+            parse(stats(Kind::Count, &a)),
+            serde_json::json!({"count": 3})
+        );
+        assert_eq!(
+            parse(stats(Kind::ServiceLevel, &a)),
+            serde_json::json!({"ratio": 0.1, "numerator": 3, "denominator": 30, "target": 0.8})
+        );
+        assert_eq!(
+            parse(stats(Kind::Target, &a)),
+            serde_json::json!({"current": 0.8})
+        );
+        assert_eq!(stats(Kind::Timed, &Acc::default()), None);
+        assert_eq!(stats(Kind::Unmodelled, &a), None);
+        assert_eq!(
+            string("Support \"VIP\" \\ Billing"),
+            r#""Support \"VIP\" \\ Billing""#
+        );
     }
 }

@@ -151,9 +151,27 @@ async fn handle(
         reset: 60,
     };
     let result = pipeline(&shared, &method, &uri, &headers, &body, &mut rate).await;
+    let result = match result {
+        Ok(Reply::Compute(ep)) => {
+            // Evaluation is CPU-bound (up to seconds for month-long queries over
+            // thousands of queues), so it runs off the async workers.
+            let task_shared = shared.clone();
+            let task_uri = uri.clone();
+            tokio::task::spawn_blocking(move || endpoint(&task_shared, ep, &task_uri, &body))
+                .await
+                .unwrap_or_else(|_| Err(ApiError::server(500, None)))
+                .map_err(Failure::Api)
+        }
+        other => other,
+    };
     let (status, body, retry_after) = match result {
         Ok(Reply::Json(v)) => (200, v.to_string(), None),
         Ok(Reply::Raw(text)) => (200, text, None),
+        Ok(Reply::Compute(_)) => (
+            500,
+            ApiError::server(500, None).body(&cid).to_string(),
+            None,
+        ),
         Err(Failure::Api(e)) => (e.status, e.body(&cid).to_string(), e.retry_after),
         Err(Failure::OAuth(e)) => (e.status, e.body().to_string(), None),
     };
@@ -193,6 +211,8 @@ fn respond(
 enum Reply {
     Json(Value),
     Raw(String),
+    /// Admitted; the endpoint's answer is still to be computed.
+    Compute(SimEndpoint),
 }
 
 enum Failure {
@@ -304,18 +324,18 @@ async fn pipeline(
             return Err(ApiError::unsupported_media_type().into());
         }
     }
-    Ok(Reply::Json(endpoint(shared, ep, uri, body)?))
+    Ok(Reply::Compute(ep))
 }
 
-fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<Value, ApiError> {
+fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<Reply, ApiError> {
     let c = &shared.config;
     let now = shared.now_ms();
     match ep {
         SimEndpoint::Queues => match queue_id_of(uri.path().trim_end_matches('/')) {
-            Some(id) => routing::get_one(&shared.org, id, now),
+            Some(id) => routing::get_one(&shared.org, id, now).map(Reply::Json),
             None => {
                 let params = parse_pairs(uri.query().unwrap_or(""));
-                routing::list(&shared.org, &params, c.max_page_size, now)
+                routing::list(&shared.org, &params, c.max_page_size, now).map(Reply::Json)
             }
         },
         SimEndpoint::Aggregates => {
@@ -325,7 +345,12 @@ fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<
                 max_buckets: c.max_buckets,
             };
             let q = query::parse(body, limits)?;
-            Ok(aggregate::answer(&shared.org, &q, now, c.empty_results))
+            Ok(Reply::Raw(aggregate::answer(
+                &shared.org,
+                &q,
+                now,
+                c.empty_results,
+            )))
         }
         SimEndpoint::Observations => {
             let q = observations::parse(body, c.max_predicates)?;
@@ -333,7 +358,12 @@ fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<
                 longest: c.longest_mode,
                 detail_cap: c.observation_detail_cap.max(2),
             };
-            Ok(observations::answer(&shared.org, &q, now, opts))
+            Ok(Reply::Json(observations::answer(
+                &shared.org,
+                &q,
+                now,
+                opts,
+            )))
         }
         SimEndpoint::Token => Err(ApiError::not_found()),
     }
