@@ -29,23 +29,50 @@ use genesys_exporter::kpi::{StatValues, Totals};
 use genesys_exporter::simulator::{self, SimConfig, SimEndpoint};
 use tokio::net::TcpListener;
 
-const QUEUES: usize = 2_000;
 const MEDIA: [&str; 5] = ["callback", "chat", "email", "message", "voice"];
-const SCRAPES: usize = 30;
+
+/// Sizes of one run: the full benchmark under `cargo bench`, a quick smoke
+/// run of the same code when `cargo test --all-targets` runs this binary.
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    queues: usize,
+    scrapes: usize,
+    interval_secs: u64,
+    cycles: u64,
+}
+
+const FULL: Scale = Scale {
+    queues: 2_000,
+    scrapes: 30,
+    interval_secs: 20,
+    cycles: 3,
+};
+const SMOKE: Scale = Scale {
+    queues: 20,
+    scrapes: 3,
+    interval_secs: 2,
+    cycles: 1,
+};
 
 fn main() {
+    let scale = if std::env::args().any(|a| a == "--bench") {
+        FULL
+    } else {
+        println!("(smoke run; `cargo bench --bench exporter` gives the real figures)");
+        SMOKE
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let (set, parts) = render_figures();
-    rt.block_on(serve_figures(set, parts));
-    rt.block_on(live_figures());
+    let parts = render_figures(scale);
+    rt.block_on(serve_figures(scale, parts));
+    rt.block_on(live_figures(scale));
 }
 
-fn synthetic_set() -> QueueSet {
+fn synthetic_set(queues: usize) -> QueueSet {
     QueueSet::new(
-        (0..QUEUES)
+        (0..queues)
             .map(|i| QueueInfo {
                 id: format!("00000000-0000-4000-8000-{i:012}"),
                 name: Arc::from(format!("Queue {i:04} – Customer Service")),
@@ -114,8 +141,8 @@ fn synthetic_totals(set: &QueueSet) -> WindowTotals {
     totals
 }
 
-fn render_figures() -> (QueueSet, [Rendered; 2]) {
-    let set = synthetic_set();
+fn render_figures(scale: Scale) -> [Rendered; 2] {
+    let set = synthetic_set(scale.queues);
     let totals = synthetic_totals(&set);
     let windows = vec![
         ResolvedWindow {
@@ -130,7 +157,8 @@ fn render_figures() -> (QueueSet, [Rendered; 2]) {
         },
     ];
     println!(
-        "== render: {QUEUES} queues × {} media × {} windows",
+        "== render: {} queues × {} media × {} windows",
+        scale.queues,
         MEDIA.len(),
         windows.len()
     );
@@ -170,10 +198,10 @@ fn render_figures() -> (QueueSet, [Rendered; 2]) {
         rss_mb("self", "VmRSS"),
         rss_mb("self", "VmHWM")
     );
-    (set, [queues, part])
+    [queues, part]
 }
 
-async fn serve_figures(_set: QueueSet, parts: [Rendered; 2]) {
+async fn serve_figures(scale: Scale, parts: [Rendered; 2]) {
     let shared = Arc::new(Shared::new(
         [Some(Duration::from_secs(3600)); 3],
         Duration::from_secs(3600),
@@ -221,7 +249,10 @@ async fn serve_figures(_set: QueueSet, parts: [Rendered; 2]) {
             }),
         );
     let static_base = spawn(static_app).await;
-    println!("== serve: {SCRAPES} sequential scrapes each (median / p95, body size)");
+    println!(
+        "== serve: {} sequential scrapes each (median / p95, body size)",
+        scale.scrapes
+    );
     for (label, url, gzip) in [
         (
             "exporter /metrics, plain",
@@ -244,7 +275,7 @@ async fn serve_figures(_set: QueueSet, parts: [Rendered; 2]) {
             true,
         ),
     ] {
-        let (median, p95, size) = scrape_latency(&url, gzip).await;
+        let (median, p95, size) = scrape_latency(&url, gzip, scale.scrapes).await;
         println!(
             "{label}: {:.1} ms / {:.1} ms, {:.2} MB",
             ms(median),
@@ -261,11 +292,11 @@ async fn spawn(app: Router) -> String {
     base
 }
 
-async fn scrape_latency(url: &str, gzip: bool) -> (Duration, Duration, usize) {
+async fn scrape_latency(url: &str, gzip: bool, scrapes: usize) -> (Duration, Duration, usize) {
     let client = reqwest::Client::new();
-    let mut times = Vec::with_capacity(SCRAPES);
+    let mut times = Vec::with_capacity(scrapes + 3);
     let mut size = 0;
-    for _ in 0..SCRAPES + 3 {
+    for _ in 0..scrapes + 3 {
         let t = Instant::now();
         let mut req = client.get(url);
         if gzip {
@@ -286,18 +317,21 @@ async fn scrape_latency(url: &str, gzip: bool) -> (Duration, Duration, usize) {
     (times[times.len() / 2], times[times.len() * 95 / 100], size)
 }
 
-async fn live_figures() {
+async fn live_figures(scale: Scale) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sim");
     let config = SimConfig {
-        queues: QUEUES,
+        queues: scale.queues,
         ..SimConfig::default()
     };
     let (id, secret) = (config.client_id.clone(), config.client_secret.clone());
     let sim = simulator::spawn(config, listener).await.expect("sim");
     let model = sim.model();
     let media: usize = model.queues().iter().map(|q| q.media.len()).sum();
-    println!("== live: simulator org of {QUEUES} queues ({media} queue × media pairs), default windows 30m + today");
-    let interval = 20;
+    println!(
+        "== live: simulator org of {} queues ({media} queue × media pairs), default windows 30m + today",
+        scale.queues
+    );
+    let interval = scale.interval_secs;
     let mut child = Command::new(env!("CARGO_BIN_EXE_genesys_exporter"))
         .args([
             "--web.listen-address",
@@ -368,7 +402,7 @@ async fn live_figures() {
         control.request_count(SimEndpoint::Observations),
     );
     control.reset_counts();
-    let cycles = 3;
+    let cycles = scale.cycles;
     tokio::time::sleep(Duration::from_secs(cycles * interval)).await;
     let cpu = cpu_seconds(&pid) - first_cpu;
     println!(

@@ -143,7 +143,7 @@ async fn outage_is_reported_and_recovered() {
     let control = sim.control();
     control.set_outage(true);
     let mut flags = FAST.to_vec();
-    flags.extend(["--max-staleness", "2s"]);
+    flags.extend(["--max-staleness", "3s"]);
     let exporter = Exporter::start(&flags, client_for(&sim)).await;
     let base = exporter.base.clone();
     let queue_series = |s: &[Sample]| {
@@ -187,6 +187,9 @@ async fn outage_is_reported_and_recovered() {
         assert!(Instant::now() < deadline, "stale data never withdrawn");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The last success can precede the outage by almost two intervals (1s each)
+    // and data is withdrawn interval + max-staleness (3s) after it: at least
+    // 2s into the outage.
     assert!(
         outage_start.elapsed() >= Duration::from_secs(2),
         "withdrawn before --max-staleness passed"
@@ -197,6 +200,51 @@ async fn outage_is_reported_and_recovered() {
     let samples = wait_for_up(&base, 1.0, UP_TIMEOUT).await;
     assert!(queue_series(&samples) > 0);
     assert_eq!(get(&base, "/-/ready", false).await.status, 200);
+    exporter.stop().await;
+    sim.shutdown().await;
+}
+
+/// Without the observation permission, the exporter keeps serving the queue
+/// list and window gauges, reports genesys_up 0 and names the missing
+/// permission on the landing page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_permission_is_named() {
+    let sim = start_sim(SimConfig::default()).await;
+    let control = sim.control();
+    control.add_client(
+        "no-observations",
+        "s3cret",
+        &["routing:queue:view", "analytics:conversationAggregate:view"],
+    );
+    let mut client = client_for(&sim);
+    client.client_id = String::from("no-observations");
+    client.client_secret = genesys_exporter::secret::Secret::new("s3cret");
+    let exporter = Exporter::start(FAST, client).await;
+    let base = exporter.base.clone();
+    wait_until(Duration::from_secs(60), "window gauges served", || {
+        let base = base.clone();
+        async move {
+            let samples = parse(&get(&base, "/metrics", false).await.text);
+            value(&samples, "genesys_queue_offered", &[]).is_some()
+                && value(
+                    &samples,
+                    "genesys_exporter_poll_failures_total",
+                    &[("poll", "observations")],
+                )
+                .is_some_and(|f| f >= 1.0)
+        }
+    })
+    .await;
+    let samples = parse(&get(&base, "/metrics", false).await.text);
+    assert_eq!(value(&samples, "genesys_up", &[]), Some(0.0));
+    assert!(value(&samples, "genesys_queue_waiting", &[]).is_none());
+    assert_eq!(get(&base, "/-/ready", false).await.status, 503);
+    let landing = get(&base, "/", false).await.text;
+    assert!(
+        landing.contains("analytics:queueObservation:view"),
+        "{landing}"
+    );
+    assert!(!landing.contains("s3cret"));
     exporter.stop().await;
     sim.shutdown().await;
 }

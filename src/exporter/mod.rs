@@ -10,6 +10,7 @@
 //! - [`render`]: text format + gzip, once per poll; [`selfmetrics`]: the
 //!   exporter's own metrics, rendered per scrape.
 //! - [`state`]: what the poller publishes and the server reads, and freshness.
+//! - [`ingest`]: pure conversion of API answers into snapshot inputs.
 //! - [`poller`]: the three poll loops; [`server`] + [`landing`]: HTTP.
 //! - [`check`]: `check-config`; [`demo`]: the embedded simulator for `--demo`.
 
@@ -18,6 +19,7 @@ pub mod check;
 pub mod config;
 pub mod demo;
 pub mod families;
+pub mod ingest;
 pub mod landing;
 pub mod poller;
 pub mod realtime;

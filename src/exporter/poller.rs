@@ -11,13 +11,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::config::{Config, QueueFilter};
+use super::ingest::{fold_answers, queue_set};
 use super::realtime::realtime_snapshot;
 use super::render::{self, Rendered};
 use super::selfmetrics::SelfMetrics;
-use super::snapshot::{window_snapshot, MediaInfo, QueueInfo, QueueSet, WindowTotals};
+use super::snapshot::{window_snapshot, QueueSet, WindowTotals};
 use super::state::{PollKind, Shared};
-use super::window::{QueryPlan, ResolvedWindow};
-use crate::genesys::{AggregateRequest, Client, ObservationSnapshot, Queue, QueueMediaSeries};
+use super::window::ResolvedWindow;
+use crate::genesys::{AggregateRequest, Client, ObservationSnapshot};
 
 /// The shortest per-cycle deadline, whatever the interval.
 const MIN_DEADLINE: Duration = Duration::from_secs(10);
@@ -105,6 +106,7 @@ impl Poller {
     ) {
         let deadline = interval.max(MIN_DEADLINE);
         let mut queues_rx = self.queues_tx.subscribe();
+        let mut last_ok = None;
         loop {
             if kind != PollKind::Queues {
                 tokio::select! {
@@ -124,14 +126,20 @@ impl Poller {
                 ))
             });
             let elapsed = started.elapsed();
-            match &result {
-                Ok(()) => tracing::debug!(
+            match (&result, last_ok) {
+                (Ok(()), Some(true)) => tracing::debug!(
                     poll = kind.as_str(),
                     seconds = elapsed.as_secs_f64(),
                     "poll succeeded"
                 ),
-                Err(e) => tracing::warn!(poll = kind.as_str(), error = %e, "poll failed"),
+                (Ok(()), _) => tracing::info!(
+                    poll = kind.as_str(),
+                    seconds = elapsed.as_secs_f64(),
+                    "poll succeeded (first success or recovery)"
+                ),
+                (Err(e), _) => tracing::warn!(poll = kind.as_str(), error = %e, "poll failed"),
             }
+            last_ok = Some(result.is_ok());
             self.metrics.poll_finished(kind, elapsed, result.is_ok());
             self.shared.record(kind, elapsed, result);
             tokio::select! {
@@ -191,8 +199,9 @@ impl Poller {
         let set = self.current_queues();
         let plan = self.config.windows.plan(now_ms());
         let ids = set.ids();
-        let mut answers = Vec::with_capacity(plan.queries.len());
-        for q in &plan.queries {
+        // The queries run concurrently; the client's limiter paces them all.
+        let mut running = tokio::task::JoinSet::new();
+        for (i, q) in plan.queries.iter().enumerate() {
             let req = AggregateRequest {
                 start_ms: q.start_ms,
                 end_ms: q.end_ms,
@@ -201,12 +210,13 @@ impl Poller {
                 queue_ids: ids.clone(),
                 media_types: self.config.filter.media_types.clone(),
             };
-            answers.push(
-                self.client
-                    .aggregates(&req)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            );
+            let client = self.client.clone();
+            running.spawn(async move { (i, client.aggregates(&req).await) });
+        }
+        let mut answers = vec![Vec::new(); plan.queries.len()];
+        while let Some(joined) = running.join_next().await {
+            let (i, answer) = joined.map_err(|e| format!("aggregates query task failed: {e}"))?;
+            answers[i] = answer.map_err(|e| e.to_string())?;
         }
         let totals = fold_answers(&plan, &answers);
         let entry = Arc::new(WindowAnswer {
@@ -294,136 +304,9 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| format!("rendering failed: {e}"))
 }
 
-/// Sums every returned bucket into the windows it belongs to.
-pub fn fold_answers(plan: &QueryPlan, answers: &[Vec<QueueMediaSeries>]) -> WindowTotals {
-    let mut totals = WindowTotals::new();
-    for (qi, series_list) in answers.iter().enumerate() {
-        for series in series_list {
-            let entry = totals
-                .entry((series.queue_id.clone(), series.media_type.clone()))
-                .or_insert_with(|| vec![Default::default(); plan.windows.len()]);
-            for bucket in &series.buckets {
-                for w in plan.windows_for_bucket(qi, bucket.start_ms, bucket.end_ms) {
-                    entry[w].merge(&bucket.totals);
-                }
-            }
-        }
-    }
-    totals
-}
-
-/// Applies the name filter and converts the queue list into the exported set.
-pub fn queue_set(queues: Vec<Queue>, filter: &QueueFilter) -> QueueSet {
-    let infos = queues
-        .into_iter()
-        .filter(|q| filter.keeps_name(&q.name))
-        .map(|q| QueueInfo {
-            division: if q.division_name.is_empty() {
-                q.division_id
-            } else {
-                q.division_name
-            },
-            member_count: q.member_count,
-            media: q
-                .media
-                .into_iter()
-                .filter(|m| filter.keeps_media(&m.media_type))
-                .map(|m| MediaInfo {
-                    media_type: Arc::from(m.media_type),
-                    sl_target: m.service_level_target,
-                    sl_threshold_ms: m.service_level_threshold_ms,
-                })
-                .collect(),
-            name: Arc::from(q.name),
-            id: q.id,
-        })
-        .collect();
-    QueueSet::new(infos)
-}
-
 fn now_ms() -> i64 {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::genesys::BucketTotals;
-    use crate::kpi::{StatValues, Totals};
-
-    fn offered(n: f64) -> Totals {
-        let mut t = Totals::default();
-        t.record(
-            "nOffered",
-            &StatValues {
-                count: Some(n),
-                ..Default::default()
-            },
-        );
-        t
-    }
-
-    /// Buckets of a shared query are summed into every window containing them.
-    #[test]
-    fn folds_buckets_into_windows() {
-        let plan = QueryPlan {
-            windows: vec![
-                ResolvedWindow {
-                    label: "30m".into(),
-                    start_ms: 1_800_000,
-                    end_ms: 3_600_000,
-                },
-                ResolvedWindow {
-                    label: "1h".into(),
-                    start_ms: 0,
-                    end_ms: 3_600_000,
-                },
-            ],
-            queries: vec![super::super::window::PlannedQuery {
-                start_ms: 0,
-                end_ms: 3_600_000,
-                granularity_ms: Some(1_800_000),
-                windows: vec![0, 1],
-            }],
-        };
-        let bucket = |start: i64, n: f64| BucketTotals {
-            start_ms: start,
-            end_ms: start + 1_800_000,
-            totals: offered(n),
-        };
-        let series = QueueMediaSeries {
-            queue_id: "q".into(),
-            media_type: "voice".into(),
-            buckets: vec![bucket(0, 2.0), bucket(1_800_000, 3.0)],
-        };
-        let totals = fold_answers(&plan, &[vec![series]]);
-        let per_window = &totals[&("q".to_string(), "voice".to_string())];
-        assert_eq!((per_window[0].offered, per_window[1].offered), (3, 5));
-    }
-
-    /// The name filter applies and division names fall back to ids.
-    #[test]
-    fn converts_queue_list() {
-        let q = |id: &str, name: &str, division_name: &str| Queue {
-            id: id.into(),
-            name: name.into(),
-            division_id: "d1".into(),
-            division_name: division_name.into(),
-            member_count: Some(4),
-            media: vec![],
-        };
-        let filter = QueueFilter {
-            exclude: Some(regex::Regex::new("^Test").expect("regex")),
-            ..QueueFilter::default()
-        };
-        let set = queue_set(
-            vec![q("1", "Sales", ""), q("2", "Test queue", "Home")],
-            &filter,
-        );
-        assert_eq!(set.len(), 1);
-        assert_eq!(set.queues()[0].division, "d1");
-    }
 }

@@ -17,8 +17,9 @@ use super::families::{self, WINDOW_FAMILIES};
 use super::realtime::RealtimeSnapshot;
 use super::snapshot::{QueueSet, WindowSnapshot};
 
-/// gzip level: a middle setting; compression runs once per poll, not per scrape.
-const GZIP_LEVEL: u32 = 6;
+/// gzip level: 3 compresses a large body about 3× faster than the usual 6 for
+/// a body about a quarter larger; compression runs once per poll.
+const GZIP_LEVEL: u32 = 3;
 
 /// One rendered part of `/metrics`: the text and its gzip member.
 #[derive(Debug, Clone, Default)]
@@ -104,10 +105,20 @@ fn label(name: &str, value: &str) -> LabelPair {
     lp
 }
 
-/// Renders the window gauges and the window bound timestamps.
+/// Renders the window bound timestamps and the window gauges.
 pub fn render_windows(snap: &WindowSnapshot) -> Rendered {
     let mut w = FamilyWriter::default();
     let labels: Vec<&str> = snap.windows.iter().map(|w| w.label.as_str()).collect();
+    w.gauge(
+        "genesys_window_start_timestamp_seconds",
+        families::WINDOW_START_HELP,
+        snap.windows.iter().map(|win| {
+            (
+                vec![("window", win.label.as_str())],
+                win.start_ms as f64 / 1000.0,
+            )
+        }),
+    );
     w.gauge(
         "genesys_window_end_timestamp_seconds",
         families::WINDOW_END_HELP,
@@ -129,16 +140,6 @@ pub fn render_windows(snap: &WindowSnapshot) -> Rendered {
             }),
         );
     }
-    w.gauge(
-        "genesys_window_start_timestamp_seconds",
-        families::WINDOW_START_HELP,
-        snap.windows.iter().map(|win| {
-            (
-                vec![("window", win.label.as_str())],
-                win.start_ms as f64 / 1000.0,
-            )
-        }),
-    );
     w.finish()
 }
 

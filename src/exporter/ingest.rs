@@ -1,0 +1,138 @@
+//! Turning API answers into snapshot inputs (pure): the queue list into the
+//! exported queue set (name filter, media filter), and aggregate buckets into
+//! per-window totals following the poll's query plan.
+
+use std::sync::Arc;
+
+use super::config::QueueFilter;
+use super::snapshot::{MediaInfo, QueueInfo, QueueSet, WindowTotals};
+use super::window::QueryPlan;
+use crate::genesys::{Queue, QueueMediaSeries};
+
+/// Sums every returned bucket into the windows it belongs to.
+pub fn fold_answers(plan: &QueryPlan, answers: &[Vec<QueueMediaSeries>]) -> WindowTotals {
+    let mut totals = WindowTotals::new();
+    for (qi, series_list) in answers.iter().enumerate() {
+        for series in series_list {
+            let entry = totals
+                .entry((series.queue_id.clone(), series.media_type.clone()))
+                .or_insert_with(|| vec![Default::default(); plan.windows.len()]);
+            for bucket in &series.buckets {
+                for w in plan.windows_for_bucket(qi, bucket.start_ms, bucket.end_ms) {
+                    entry[w].merge(&bucket.totals);
+                }
+            }
+        }
+    }
+    totals
+}
+
+/// Applies the name filter and converts the queue list into the exported set.
+pub fn queue_set(queues: Vec<Queue>, filter: &QueueFilter) -> QueueSet {
+    let infos = queues
+        .into_iter()
+        .filter(|q| filter.keeps_name(&q.name))
+        .map(|q| QueueInfo {
+            division: if q.division_name.is_empty() {
+                q.division_id
+            } else {
+                q.division_name
+            },
+            member_count: q.member_count,
+            media: q
+                .media
+                .into_iter()
+                .filter(|m| filter.keeps_media(&m.media_type))
+                .map(|m| MediaInfo {
+                    media_type: Arc::from(m.media_type),
+                    sl_target: m.service_level_target,
+                    sl_threshold_ms: m.service_level_threshold_ms,
+                })
+                .collect(),
+            name: Arc::from(q.name),
+            id: q.id,
+        })
+        .collect();
+    QueueSet::new(infos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exporter::window::{PlannedQuery, ResolvedWindow};
+    use crate::genesys::BucketTotals;
+    use crate::kpi::{StatValues, Totals};
+
+    fn offered(n: f64) -> Totals {
+        let mut t = Totals::default();
+        t.record(
+            "nOffered",
+            &StatValues {
+                count: Some(n),
+                ..Default::default()
+            },
+        );
+        t
+    }
+
+    /// Buckets of a shared query are summed into every window containing them.
+    #[test]
+    fn folds_buckets_into_windows() {
+        let plan = QueryPlan {
+            windows: vec![
+                ResolvedWindow {
+                    label: "30m".into(),
+                    start_ms: 1_800_000,
+                    end_ms: 3_600_000,
+                },
+                ResolvedWindow {
+                    label: "1h".into(),
+                    start_ms: 0,
+                    end_ms: 3_600_000,
+                },
+            ],
+            queries: vec![PlannedQuery {
+                start_ms: 0,
+                end_ms: 3_600_000,
+                granularity_ms: Some(1_800_000),
+                windows: vec![0, 1],
+            }],
+        };
+        let bucket = |start: i64, n: f64| BucketTotals {
+            start_ms: start,
+            end_ms: start + 1_800_000,
+            totals: offered(n),
+        };
+        let series = QueueMediaSeries {
+            queue_id: "q".into(),
+            media_type: "voice".into(),
+            buckets: vec![bucket(0, 2.0), bucket(1_800_000, 3.0)],
+        };
+        let totals = fold_answers(&plan, &[vec![series]]);
+        let per_window = &totals[&("q".to_string(), "voice".to_string())];
+        assert_eq!((per_window[0].offered, per_window[1].offered), (3, 5));
+    }
+
+    /// The name filter applies and division names fall back to ids.
+    #[test]
+    fn converts_queue_list() {
+        let q = |id: &str, name: &str, division_name: &str| Queue {
+            id: id.into(),
+            name: name.into(),
+            division_id: "d1".into(),
+            division_name: division_name.into(),
+            member_count: Some(4),
+            media: vec![],
+        };
+        let filter = QueueFilter {
+            exclude: Some(regex::Regex::new("^Test").expect("regex")),
+            ..QueueFilter::default()
+        };
+        let set = queue_set(
+            vec![q("1", "Sales", ""), q("2", "Test queue", "Home")],
+            &filter,
+        );
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.queues()[0].division, "d1");
+    }
+}
