@@ -1,0 +1,453 @@
+//! Evaluation of a validated aggregate query against the traffic model.
+//!
+//! Every event emitted in `[start, min(end, now))` by a matching queue × media
+//! stream lands in the granularity bucket of its emission time, in the group
+//! made of the requested dimensions that metric carries (plus `mediaType`).
+//! Only per-query scratch is kept; nothing survives the request.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{json, Map, Value};
+
+use super::config::{EmptyResults, SlOptions};
+use super::conversation::Metric;
+use super::filter::Dim;
+use super::org::OrgModel;
+use super::query::{AggQuery, QueryType, SortFn};
+use super::rng::uuid;
+use super::traffic::{ConvCore, Stream};
+use crate::timefmt::format_interval;
+
+/// Running statistics of one metric in one group and bucket. For
+/// `oServiceLevel`, `count` is the numerator and `sum` the denominator; for
+/// `oServiceTarget`, `count` counts events and `target` holds the target.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Acc {
+    pub count: i64,
+    pub sum: i64,
+    pub max: i64,
+    pub min: i64,
+    pub target: f64,
+}
+
+impl Acc {
+    fn add(&mut self, v: Option<i64>) {
+        let v = v.unwrap_or(0);
+        if self.count == 0 {
+            (self.max, self.min) = (v, v);
+        } else {
+            self.max = self.max.max(v);
+            self.min = self.min.min(v);
+        }
+        self.count += 1;
+        self.sum += v;
+    }
+
+    fn merge(&mut self, o: &Acc, kind: Kind) {
+        match kind {
+            Kind::Timed | Kind::Count if o.count > 0 => {
+                if self.count == 0 {
+                    *self = *o;
+                } else {
+                    self.count += o.count;
+                    self.sum += o.sum;
+                    self.max = self.max.max(o.max);
+                    self.min = self.min.min(o.min);
+                }
+            }
+            Kind::ServiceLevel | Kind::Target => {
+                self.count += o.count;
+                self.sum += o.sum;
+                self.target = self.target.max(o.target);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// How a requested metric is computed and rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Timed,
+    Count,
+    ServiceLevel,
+    Target,
+    /// A valid metric the traffic model never emits.
+    Unmodelled,
+}
+
+/// Which requested dimensions vary below the stream level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+struct SubKey {
+    user: Option<u32>,
+    wrap: Option<u8>,
+    conv: Option<(i64, u32)>,
+}
+
+/// Group key: dimension name → value (sorted), and the buckets' statistics.
+type Groups = BTreeMap<Vec<(String, String)>, BTreeMap<usize, Vec<Acc>>>;
+
+struct Plan<'q> {
+    q: &'q AggQuery,
+    kinds: Vec<Kind>,
+    slots: [Option<usize>; Metric::ALL.len()],
+    sl: Option<usize>,
+    target: Option<usize>,
+    want_user: bool,
+    want_wrap: bool,
+    want_conv: bool,
+    stream_dims: Vec<(String, Dim)>,
+    starts: Vec<i64>,
+    scan_end: i64,
+    opts: SlOptions,
+}
+
+/// Answers `q` at `now` as the JSON response body.
+pub(crate) fn answer(org: &OrgModel, q: &AggQuery, now: i64, empty: EmptyResults) -> Value {
+    let groups = evaluate(org, q, now);
+    render(q, groups, empty)
+}
+
+fn plan<'q>(org: &OrgModel, q: &'q AggQuery, now: i64) -> Plan<'q> {
+    let mut slots = [None; Metric::ALL.len()];
+    let (mut sl, mut target) = (None, None);
+    let kinds = q
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(i, name)| match (name.as_str(), Metric::from_name(name)) {
+            ("oServiceLevel", _) => {
+                sl = Some(i);
+                Kind::ServiceLevel
+            }
+            ("oServiceTarget", _) => {
+                target = Some(i);
+                Kind::Target
+            }
+            (_, Some(m)) => {
+                slots[m as usize] = Some(i);
+                if name.starts_with('t') {
+                    Kind::Timed
+                } else {
+                    Kind::Count
+                }
+            }
+            _ => Kind::Unmodelled,
+        })
+        .collect();
+    let has = |d: &str| q.group_by.iter().any(|g| g == d);
+    let stream_dims = q
+        .group_by
+        .iter()
+        .map(|g| (g.clone(), Dim::from_name(g)))
+        .filter(|(_, d)| d.is_stream_level() && *d != Dim::Other)
+        .collect();
+    Plan {
+        q,
+        kinds,
+        slots,
+        sl,
+        target,
+        want_user: has("userId"),
+        want_wrap: has("wrapUpCode"),
+        want_conv: has("conversationId"),
+        stream_dims,
+        starts: q.buckets.iter().map(|b| b.0).collect(),
+        scan_end: q.end.min(now),
+        opts: org.service_level_options(),
+    }
+}
+
+fn evaluate(org: &OrgModel, q: &AggQuery, now: i64) -> Groups {
+    let p = plan(org, q, now);
+    let mut groups = Groups::new();
+    if p.scan_end <= q.start {
+        return groups;
+    }
+    let root = q.filter.as_ref().map(|f| &f.root);
+    let per_event = root.is_some_and(|r| !r.is_stream_level());
+    let removed = org.removed_set();
+    let candidates: Vec<usize> = match root.and_then(|r| r.queue_ids()) {
+        Some(ids) => {
+            let mut v: Vec<usize> = ids
+                .iter()
+                .filter_map(|id| org.by_id.get(*id).copied())
+                .collect();
+            v.sort_unstable();
+            v
+        }
+        None => (0..org.queues.len()).collect(),
+    };
+    for qi in candidates.into_iter().filter(|i| !removed.contains(i)) {
+        let queue = &org.queues[qi];
+        for media in &queue.media {
+            let s = Stream { org, queue, media };
+            if let Some(r) = root.filter(|_| !per_event) {
+                if !r.eval(&|d| stream_value(org, &s, d).map(Into::into)) {
+                    continue;
+                }
+            }
+            let rows = scan_stream(&p, &s, per_event);
+            flush(org, &p, &s, rows, &mut groups);
+        }
+    }
+    groups
+}
+
+/// Value of a stream-level dimension.
+fn stream_value(org: &OrgModel, s: &Stream<'_>, d: Dim) -> Option<String> {
+    match d {
+        Dim::QueueId => Some(s.queue.id.clone()),
+        Dim::MediaType => Some(s.media.kind.analytics_name().to_string()),
+        Dim::DivisionId => Some(org.division_ids[s.queue.division].clone()),
+        Dim::Direction | Dim::OriginatingDirection => Some("inbound".to_string()),
+        _ => None,
+    }
+}
+
+/// Value of any dimension for one event of `c`.
+fn event_value(org: &OrgModel, s: &Stream<'_>, c: &ConvCore, m: Metric, d: Dim) -> Option<String> {
+    match d {
+        Dim::UserId => m.has_user().then(|| org.user_id(s.queue.index, c.agent)),
+        Dim::WrapUpCode => m.has_wrap_up().then(|| org.wrap_up_id(c.wrap_up)),
+        Dim::ConversationId => Some(uuid(&s.conversation_key(c.slot, c.k))),
+        other => stream_value(org, s, other),
+    }
+}
+
+/// Accumulation rows of one stream, with a one-entry cache for the hot path.
+struct Rows {
+    index: HashMap<(SubKey, usize), usize>,
+    rows: Vec<((SubKey, usize), Vec<Acc>)>,
+    last: Option<((SubKey, usize), usize)>,
+    width: usize,
+}
+
+impl Rows {
+    fn get(&mut self, key: (SubKey, usize)) -> &mut Vec<Acc> {
+        let i = match self.last {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let next = self.rows.len();
+                let i = *self.index.entry(key).or_insert(next);
+                if i == next {
+                    self.rows.push((key, vec![Acc::default(); self.width]));
+                }
+                self.last = Some((key, i));
+                i
+            }
+        };
+        &mut self.rows[i].1
+    }
+}
+
+fn scan_stream(p: &Plan<'_>, s: &Stream<'_>, per_event: bool) -> Rows {
+    let mut rows = Rows {
+        index: HashMap::new(),
+        rows: Vec::new(),
+        last: None,
+        width: p.kinds.len(),
+    };
+    let (start, end) = (p.q.start, p.scan_end);
+    let sl_target = s.media.sl_percentage;
+    let root = p.q.filter.as_ref().map(|f| &f.root);
+    s.for_each(start, end, |c| {
+        c.for_each_event(|m, at, v| {
+            if at < start || at >= end {
+                return;
+            }
+            if per_event {
+                if let Some(r) = root {
+                    if !r.eval(&|d| event_value(s.org, s, c, m, d).map(Into::into)) {
+                        return;
+                    }
+                }
+            }
+            let b = p.starts.partition_point(|&x| x <= at) - 1;
+            if let Some(i) = p.slots[m as usize] {
+                let key = SubKey {
+                    user: (p.want_user && m.has_user()).then_some(c.agent),
+                    wrap: (p.want_wrap && m.has_wrap_up()).then_some(c.wrap_up),
+                    conv: p.want_conv.then_some((c.slot, c.k)),
+                };
+                rows.get((key, b))[i].add(v);
+            }
+            if let Some(i) = p.sl {
+                let (num, den) = service_level_step(m, p.opts);
+                if num != 0 || den != 0 {
+                    let acc = &mut rows.get((SubKey::default(), b))[i];
+                    acc.count += num;
+                    acc.sum += den;
+                    acc.target = sl_target;
+                }
+            }
+            if let Some(i) = p.target {
+                let acc = &mut rows.get((SubKey::default(), b))[i];
+                acc.count += 1;
+                acc.target = sl_target;
+            }
+        });
+    });
+    rows
+}
+
+/// Contribution of one event to the service level's numerator and denominator
+/// (API notes §3.2): answered within target / answered + abandons (unless
+/// excluded) − short abandons (unless included) + flow-outs (if included).
+fn service_level_step(m: Metric, o: SlOptions) -> (i64, i64) {
+    match m {
+        Metric::TAnswered => (1, 1),
+        Metric::NOverSla => (-1, 0),
+        Metric::TAbandon => (0, i64::from(o.include_abandons)),
+        Metric::TShortAbandon => (
+            0,
+            -i64::from(o.include_abandons && !o.include_short_abandons),
+        ),
+        Metric::TFlowOut => (0, i64::from(o.include_flowouts)),
+        _ => (0, 0),
+    }
+}
+
+fn flush(org: &OrgModel, p: &Plan<'_>, s: &Stream<'_>, rows: Rows, groups: &mut Groups) {
+    if rows.rows.is_empty() {
+        return;
+    }
+    let mut base: Vec<(String, String)> = p
+        .stream_dims
+        .iter()
+        .filter_map(|(name, d)| stream_value(org, s, *d).map(|v| (name.clone(), v)))
+        .collect();
+    if !base.iter().any(|(n, _)| n == "mediaType") {
+        base.push(("mediaType".into(), s.media.kind.analytics_name().into()));
+    }
+    for ((sub, bucket), accs) in rows.rows {
+        let mut key = base.clone();
+        if let Some(a) = sub.user {
+            key.push(("userId".into(), org.user_id(s.queue.index, a)));
+        }
+        if let Some(w) = sub.wrap {
+            key.push(("wrapUpCode".into(), org.wrap_up_id(w)));
+        }
+        if let Some((slot, k)) = sub.conv {
+            key.push(("conversationId".into(), uuid(&s.conversation_key(slot, k))));
+        }
+        key.sort();
+        let target = groups
+            .entry(key)
+            .or_default()
+            .entry(bucket)
+            .or_insert_with(|| vec![Acc::default(); p.kinds.len()]);
+        for (i, a) in accs.iter().enumerate() {
+            target[i].merge(a, p.kinds[i]);
+        }
+    }
+}
+
+/// Renders one metric's stats, or `None` when it has no data.
+fn stats(kind: Kind, a: &Acc) -> Option<Value> {
+    match kind {
+        Kind::Timed if a.count > 0 => {
+            Some(json!({"max": a.max, "min": a.min, "count": a.count, "sum": a.sum}))
+        }
+        Kind::Count if a.count > 0 => Some(json!({"count": a.count})),
+        Kind::ServiceLevel if a.sum > 0 => Some(json!({
+            "ratio": a.count as f64 / a.sum as f64,
+            "numerator": a.count,
+            "denominator": a.sum,
+            "target": a.target,
+        })),
+        Kind::Target if a.count > 0 => Some(json!({"current": a.target})),
+        _ => None,
+    }
+}
+
+fn render(q: &AggQuery, groups: Groups, empty: EmptyResults) -> Value {
+    let kinds = kinds_of(q);
+    let mut results: Vec<(Option<f64>, Value)> = Vec::new();
+    for (key, buckets) in &groups {
+        let mut data = Vec::new();
+        for (&b, accs) in buckets {
+            let metrics: Vec<Value> = q
+                .metrics
+                .iter()
+                .zip(accs)
+                .zip(&kinds)
+                .filter_map(|((name, a), &k)| {
+                    stats(k, a).map(|s| json!({"metric": name, "stats": s}))
+                })
+                .collect();
+            if !metrics.is_empty() {
+                let (from, to) = q.buckets[b];
+                data.push(json!({"interval": format_interval(from, to), "metrics": metrics}));
+            }
+        }
+        if data.is_empty() {
+            continue;
+        }
+        let group: Map<String, Value> = key
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        let rank = sort_value(q, &kinds, buckets);
+        results.push((rank, json!({"group": group, "data": data})));
+    }
+    rank_results(q, &mut results);
+    if results.is_empty() {
+        return match empty {
+            EmptyResults::Omitted => json!({}),
+            EmptyResults::EmptyArray => json!({"results": []}),
+        };
+    }
+    json!({"results": results.into_iter().map(|(_, v)| v).collect::<Vec<_>>()})
+}
+
+fn kinds_of(q: &AggQuery) -> Vec<Kind> {
+    q.metrics
+        .iter()
+        .map(|n| match (n.as_str(), Metric::from_name(n)) {
+            ("oServiceLevel", _) => Kind::ServiceLevel,
+            ("oServiceTarget", _) => Kind::Target,
+            (_, Some(_)) if n.starts_with('t') => Kind::Timed,
+            (_, Some(_)) => Kind::Count,
+            _ => Kind::Unmodelled,
+        })
+        .collect()
+}
+
+/// The topN/bottomN ranking value of a group (its sort metric over all buckets).
+fn sort_value(q: &AggQuery, kinds: &[Kind], buckets: &BTreeMap<usize, Vec<Acc>>) -> Option<f64> {
+    let (name, f) = q.sort.as_ref()?;
+    let i = q.metrics.iter().position(|m| m == name)?;
+    let mut total = Acc::default();
+    for accs in buckets.values() {
+        total.merge(&accs[i], kinds[i]);
+    }
+    if total.count == 0 {
+        return None;
+    }
+    Some(match f {
+        SortFn::Count => total.count as f64,
+        SortFn::Sum => total.sum as f64,
+        SortFn::Max => total.max as f64,
+        SortFn::Min => total.min as f64,
+        SortFn::Average => total.sum as f64 / total.count as f64,
+    })
+}
+
+fn rank_results(q: &AggQuery, results: &mut Vec<(Option<f64>, Value)>) {
+    let descending = match q.query_type {
+        QueryType::GroupBy => return,
+        QueryType::TopN => true,
+        QueryType::BottomN => false,
+    };
+    results.sort_by(|a, b| match (a.0, b.0) {
+        (Some(x), Some(y)) if descending => y.total_cmp(&x),
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    if let Some(limit) = q.limit {
+        results.truncate(limit);
+    }
+}

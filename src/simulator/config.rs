@@ -1,0 +1,144 @@
+//! Simulator configuration: every knob, with the defaults of the API contract.
+//!
+//! Behaviours the API notes mark as INFERRED are knobs here (empty-result body,
+//! `oLongestWaiting` as epoch or duration, expired-token error code, token error
+//! status, service-level options), so clients can be tested against both readings.
+
+use std::time::Duration;
+
+/// Service-level calculation options of the simulated org (API notes §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlOptions {
+    /// "Include Abandons": abandons count in the denominator.
+    pub include_abandons: bool,
+    /// "Include Short Abandons": short abandons count in the denominator.
+    pub include_short_abandons: bool,
+    /// "Include Flowouts": flow-outs count in the denominator.
+    pub include_flowouts: bool,
+    /// Abandons shorter than this (ms) are short abandons (`tShortAbandon`).
+    pub short_abandon_threshold_ms: i64,
+}
+
+impl Default for SlOptions {
+    fn default() -> Self {
+        SlOptions {
+            include_abandons: true,
+            include_short_abandons: false,
+            include_flowouts: false,
+            short_abandon_threshold_ms: 10_000,
+        }
+    }
+}
+
+/// Body of an aggregate query that matched no data at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EmptyResults {
+    /// `{}` (no `results` key), the likely real behaviour.
+    #[default]
+    Omitted,
+    /// `{"results": []}`.
+    EmptyArray,
+}
+
+/// How `oLongestWaiting`/`oLongestInteracting` report `calculatedMetricValue`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LongestMode {
+    /// Epoch milliseconds of the oldest item (the reported live behaviour).
+    #[default]
+    #[value(name = "epoch")]
+    EpochMs,
+    /// Age of the oldest item in milliseconds.
+    #[value(name = "duration")]
+    DurationMs,
+}
+
+/// Error code for a bearer token that existed but has expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ExpiredTokenCode {
+    /// `bad.credentials` "Invalid login credentials."
+    #[default]
+    #[value(name = "bad.credentials")]
+    BadCredentials,
+    /// `credentials.expired`.
+    #[value(name = "credentials.expired")]
+    CredentialsExpired,
+}
+
+/// Everything the simulator can be told. `Default` gives the documented defaults.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Seed of the org and its traffic; the same seed gives the same answers.
+    pub seed: u64,
+    /// Number of queues in the org.
+    pub queues: usize,
+    /// Client id of the demo OAuth client (all three permissions).
+    pub client_id: String,
+    /// Client secret of the demo OAuth client.
+    pub client_secret: String,
+    /// Requests per rolling 60 s allowed per token.
+    pub rate_limit_per_minute: u32,
+    /// Lifetime of issued tokens.
+    pub token_ttl: Duration,
+    /// Share (0–1) of `/api/v2` calls answered with a random 500/502/503/504.
+    pub fault_rate: f64,
+    /// Extra delay before every response.
+    pub latency: Duration,
+    /// Longest aggregate `interval` accepted, in days.
+    pub max_interval_days: u32,
+    /// Most predicates (top level plus clauses) accepted in one query.
+    pub max_predicates: usize,
+    /// Largest `pageSize` accepted by `GET /api/v2/routing/queues`.
+    pub max_page_size: u32,
+    /// Most aggregate buckets one query may produce.
+    pub max_buckets: usize,
+    /// Body for an aggregate query without any data.
+    pub empty_results: EmptyResults,
+    /// Reading of `oLongestWaiting`/`oLongestInteracting`.
+    pub longest_mode: LongestMode,
+    /// Cap of `observations[]` per observation metric (then `truncated: true`).
+    pub observation_detail_cap: usize,
+    /// Error code for expired tokens.
+    pub expired_token_code: ExpiredTokenCode,
+    /// HTTP status of `invalid_client` token errors.
+    pub token_error_status: u16,
+    /// Org service-level options.
+    pub sl_options: SlOptions,
+    /// Multiplier on every arrival rate (1.0 = the built-in traffic).
+    pub traffic_scale: f64,
+    /// Freeze the simulator's clock at this epoch-ms instant (`None` = wall clock).
+    pub fixed_now_ms: Option<i64>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 1,
+            queues: 12,
+            client_id: "demo-client".to_string(),
+            client_secret: "demo-secret".to_string(),
+            rate_limit_per_minute: 300,
+            token_ttl: Duration::from_secs(24 * 3600),
+            fault_rate: 0.0,
+            latency: Duration::ZERO,
+            max_interval_days: 31,
+            max_predicates: 200,
+            max_page_size: 500,
+            max_buckets: 10_000,
+            empty_results: EmptyResults::Omitted,
+            longest_mode: LongestMode::EpochMs,
+            observation_detail_cap: 100,
+            expired_token_code: ExpiredTokenCode::BadCredentials,
+            token_error_status: 401,
+            sl_options: SlOptions::default(),
+            traffic_scale: 1.0,
+            fixed_now_ms: None,
+        }
+    }
+}
+
+/// The three permissions the simulated endpoints check.
+pub const ALL_PERMISSIONS: [&str; 3] = [
+    "analytics:conversationAggregate:view",
+    "analytics:queueObservation:view",
+    "routing:queue:view",
+];

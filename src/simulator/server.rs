@@ -1,0 +1,342 @@
+//! The HTTP server: one listener for `/oauth/token` and `/api/v2/...`, with the
+//! request pipeline every call goes through: count, latency, outage, scripted
+//! and random faults, authentication, rate limit, permission, then the endpoint.
+//! Every response is JSON and carries `ININ-Correlation-Id` and `inin-ratelimit-*`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::aggregate;
+use super::auth::{correlation_id, Admission};
+use super::control::{Control, Fault, Shared, SimEndpoint};
+use super::errors::ApiError;
+use super::observations::{self, ObsOptions};
+use super::org::OrgModel;
+use super::query::{self, Limits};
+use super::rng::Rng;
+use super::routing;
+use super::urlenc::parse_pairs;
+use super::SimConfig;
+
+/// Largest accepted request body (Genesys `request.bytes.max`).
+const MAX_BODY: usize = 512_000;
+
+/// A running simulator.
+#[derive(Debug)]
+pub struct SimHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+/// Starts the simulator on `listener` and returns at once.
+pub async fn spawn(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHandle> {
+    let addr = listener.local_addr()?;
+    let shared = Arc::new(Shared::new(config));
+    let app = Router::new().fallback(handle).with_state(shared.clone());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(err) = serve.await {
+            tracing::error!(%err, "simulator server stopped");
+        }
+    });
+    Ok(SimHandle {
+        addr,
+        shared,
+        stop: Some(stop),
+        task,
+    })
+}
+
+impl SimHandle {
+    /// `http://IP:PORT` of the listener, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Runtime knobs.
+    pub fn control(&self) -> Control {
+        Control {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The ground truth the simulator answers from.
+    pub fn model(&self) -> Arc<OrgModel> {
+        self.shared.org.clone()
+    }
+
+    /// Stops accepting requests and waits (at most 5 s) for the server to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+}
+
+/// The route a request maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Endpoint(SimEndpoint),
+    WrongMethod,
+    Unknown,
+}
+
+fn route(method: &Method, path: &str) -> Route {
+    let path = path.trim_end_matches('/');
+    let (want, ep) = match path {
+        "/oauth/token" => (Method::POST, SimEndpoint::Token),
+        "/api/v2/routing/queues" => (Method::GET, SimEndpoint::Queues),
+        "/api/v2/analytics/conversations/aggregates/query" => {
+            (Method::POST, SimEndpoint::Aggregates)
+        }
+        "/api/v2/analytics/queues/observations/query" => (Method::POST, SimEndpoint::Observations),
+        _ => return Route::Unknown,
+    };
+    if *method == want {
+        Route::Endpoint(ep)
+    } else {
+        Route::WrongMethod
+    }
+}
+
+/// Rate-limit header values of a response.
+#[derive(Debug, Clone, Copy)]
+struct RateHeaders {
+    count: u32,
+    allowed: u32,
+    reset: u32,
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let cid = correlation_id();
+    let allowed = shared.auth().rate_limit;
+    let mut rate = RateHeaders {
+        count: 0,
+        allowed,
+        reset: 60,
+    };
+    let result = pipeline(&shared, &method, &uri, &headers, &body, &mut rate).await;
+    let (status, body, retry_after) = match result {
+        Ok(Reply::Json(v)) => (200, v.to_string(), None),
+        Ok(Reply::Raw(text)) => (200, text, None),
+        Err(Failure::Api(e)) => (e.status, e.body(&cid).to_string(), e.retry_after),
+        Err(Failure::OAuth(e)) => (e.status, e.body().to_string(), None),
+    };
+    tracing::debug!(%method, path = uri.path(), status, "simulator request");
+    respond(status, body, &cid, rate, retry_after)
+}
+
+fn respond(
+    status: u16,
+    body: String,
+    cid: &str,
+    rate: RateHeaders,
+    retry_after: Option<u32>,
+) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let mut put = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    };
+    put("ININ-Correlation-Id", cid.to_string());
+    put("inin-ratelimit-count", rate.count.to_string());
+    put("inin-ratelimit-allowed", rate.allowed.to_string());
+    put("inin-ratelimit-reset", rate.reset.to_string());
+    if let Some(s) = retry_after {
+        put("Retry-After", s.to_string());
+    }
+    resp
+}
+
+enum Reply {
+    Json(Value),
+    Raw(String),
+}
+
+enum Failure {
+    Api(ApiError),
+    OAuth(super::errors::OAuthError),
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Api(e)
+    }
+}
+
+async fn pipeline(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    rate: &mut RateHeaders,
+) -> Result<Reply, Failure> {
+    let ep = match route(method, uri.path()) {
+        Route::Endpoint(ep) => ep,
+        Route::WrongMethod => return Err(ApiError::method_not_allowed().into()),
+        Route::Unknown => return Err(ApiError::not_found().into()),
+    };
+    shared.count(ep);
+    let (latency, outage, scripted, random) = {
+        let mut k = shared.knobs();
+        let scripted = k.scripted.get_mut(&ep).and_then(|q| q.pop_front());
+        let random = if ep != SimEndpoint::Token && k.fault_rate > 0.0 {
+            k.fault_draws += 1;
+            random_fault(shared.config.seed, k.fault_draws, k.fault_rate)
+        } else {
+            None
+        };
+        (k.latency, k.outage, scripted, random)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if outage {
+        return Err(ApiError::server(503, None).into());
+    }
+    match scripted {
+        Some(Fault::Status {
+            status,
+            retry_after,
+        }) => return Err(ApiError::server(status, retry_after).into()),
+        Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        Some(Fault::MalformedBody) => {
+            return Ok(Reply::Raw(
+                "{\"results\": [{\"group\": {\"queueId\": ".to_string(),
+            ))
+        }
+        None => {}
+    }
+    if let Some(e) = random {
+        return Err(e.into());
+    }
+    let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if ep == SimEndpoint::Token {
+        let issued = shared
+            .auth()
+            .issue(
+                header_str(header::AUTHORIZATION),
+                header_str(header::CONTENT_TYPE),
+                body,
+                Instant::now(),
+            )
+            .map_err(Failure::OAuth)?;
+        return Ok(Reply::Json(json!({
+            "access_token": issued.access_token,
+            "token_type": "bearer",
+            "expires_in": issued.expires_in,
+        })));
+    }
+    let token = {
+        let mut auth = shared.auth();
+        let now = Instant::now();
+        let token = auth.authenticate(header_str(header::AUTHORIZATION), now)?;
+        match auth.admit(&token, now) {
+            Admission::Admitted { count, reset_secs } => {
+                rate.count = count;
+                rate.reset = reset_secs;
+            }
+            Admission::Limited { retry_after } => {
+                rate.count = auth.rate_limit;
+                rate.reset = retry_after;
+                return Err(ApiError::rate_limited(retry_after).into());
+            }
+        }
+        token
+    };
+    let permission = match ep {
+        SimEndpoint::Queues => "routing:queue:view",
+        SimEndpoint::Aggregates => "analytics:conversationAggregate:view",
+        _ => "analytics:queueObservation:view",
+    };
+    if !shared.auth().permitted(&token, permission) {
+        return Err(ApiError::missing_permission(permission).into());
+    }
+    if body.len() > MAX_BODY {
+        return Err(ApiError::too_large().into());
+    }
+    if ep != SimEndpoint::Queues {
+        let ct = header_str(header::CONTENT_TYPE).unwrap_or("application/json");
+        if !ct.to_ascii_lowercase().starts_with("application/json") {
+            return Err(ApiError::unsupported_media_type().into());
+        }
+    }
+    Ok(Reply::Json(endpoint(shared, ep, uri, body)?))
+}
+
+fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<Value, ApiError> {
+    let c = &shared.config;
+    let now = shared.now_ms();
+    match ep {
+        SimEndpoint::Queues => {
+            let params = parse_pairs(uri.query().unwrap_or(""));
+            routing::list(&shared.org, &params, c.max_page_size, now)
+        }
+        SimEndpoint::Aggregates => {
+            let limits = Limits {
+                max_interval_days: c.max_interval_days,
+                max_predicates: c.max_predicates,
+                max_buckets: c.max_buckets,
+            };
+            let q = query::parse(body, limits)?;
+            Ok(aggregate::answer(&shared.org, &q, now, c.empty_results))
+        }
+        SimEndpoint::Observations => {
+            let q = observations::parse(body, c.max_predicates)?;
+            let opts = ObsOptions {
+                longest: c.longest_mode,
+                detail_cap: c.observation_detail_cap.max(2),
+            };
+            Ok(observations::answer(&shared.org, &q, now, opts))
+        }
+        SimEndpoint::Token => Err(ApiError::not_found()),
+    }
+}
+
+/// Draw `n` of the random-fault stream: a 500/502/503/504 with probability `rate`
+/// (half the 503s carry `Retry-After: 1`).
+fn random_fault(seed: u64, n: u64, rate: f64) -> Option<ApiError> {
+    let mut rng = Rng::new(&[seed, 0xFA, n]);
+    if !rng.chance(rate) {
+        return None;
+    }
+    let status = [500, 502, 503, 504][rng.range(0, 3) as usize];
+    let retry = (status == 503 && rng.chance(0.5)).then_some(1);
+    Some(ApiError::server(status, retry))
+}

@@ -1,0 +1,255 @@
+//! The traffic model: when interactions arrive and what happens to each one.
+//!
+//! Time is cut into one-minute arrival slots per queue × media type. The number
+//! of arrivals in a slot is a Poisson draw (keyed by seed, queue, media, slot)
+//! whose mean is the queue's peak rate × a daily profile. Each arrival's fate
+//! (wait, outcome, alert, talk, hold, ACW, transfer, agent, wrap-up) is drawn
+//! from its own keyed stream. A conversation lives at most [`MAX_LIFETIME_MS`],
+//! so a query over `[a, b)` only scans slots from `a − MAX_LIFETIME_MS` to `b`.
+
+use super::org::{MediaDef, OrgModel, QueueDef, WRAP_UPS};
+use super::rng::Rng;
+
+/// Width of an arrival slot.
+pub const SLOT_MS: i64 = 60_000;
+/// Longest possible conversation, from offer to the end of after-call work.
+pub const MAX_LIFETIME_MS: i64 = 2 * 3_600_000;
+/// Longest wait in queue; longer waits flow out.
+const MAX_WAIT_MS: i64 = 80 * 60_000;
+/// Longest talk + hold.
+const MAX_TALK_MS: i64 = 35 * 60_000;
+/// Longest after-call work.
+const MAX_ACW_MS: i64 = 5 * 60_000;
+
+/// How an interaction left the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// An agent answered it.
+    Answered,
+    /// The customer hung up or left while waiting.
+    Abandoned,
+    /// It left the queue unanswered (overflow, timeout, transfer to another flow).
+    FlowOut,
+}
+
+/// The numeric core of one conversation (no strings, cheap to generate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConvCore {
+    pub slot: i64,
+    pub k: u32,
+    pub offered: i64,
+    /// Answer, abandon or flow-out instant.
+    pub wait_end: i64,
+    pub outcome: Outcome,
+    /// Alerting time (the last part of the wait) for answered interactions.
+    pub alert: i64,
+    pub talk1: i64,
+    pub hold: i64,
+    pub talk2: i64,
+    pub acw: i64,
+    pub transferred: bool,
+    pub agent: u32,
+    pub wrap_up: u8,
+    pub sl_ms: i64,
+    pub short_threshold_ms: i64,
+}
+
+impl ConvCore {
+    /// Time spent in queue (tWait, tAnswered, tAbandon or tFlowOut value).
+    pub fn wait(&self) -> i64 {
+        self.wait_end - self.offered
+    }
+
+    /// End of talk and hold (start of ACW), answered interactions only.
+    pub fn talk_end(&self) -> i64 {
+        self.wait_end + self.talk1 + self.hold + self.talk2
+    }
+
+    /// Instant of the conversation's last event.
+    pub fn last_event(&self) -> i64 {
+        match self.outcome {
+            Outcome::Answered => self.talk_end() + self.acw,
+            _ => self.wait_end,
+        }
+    }
+}
+
+/// Daily arrival profile (0–1) at an instant: office-hours peaks (UTC), a lunch
+/// dip, quiet nights and weekends. Linear between hourly anchor points.
+pub fn arrival_profile(t_ms: i64) -> f64 {
+    const HOURS: [f64; 25] = [
+        0.04, 0.03, 0.03, 0.03, 0.04, 0.06, 0.12, 0.30, 0.60, 0.85, 1.00, 0.95, 0.80, 0.85, 0.95,
+        0.90, 0.80, 0.60, 0.40, 0.28, 0.20, 0.14, 0.09, 0.06, 0.04,
+    ];
+    let day_ms = 86_400_000;
+    let days = t_ms.div_euclid(day_ms);
+    let in_day = t_ms.rem_euclid(day_ms) as f64 / 3_600_000.0;
+    let h = in_day.floor() as usize;
+    let frac = in_day - h as f64;
+    let level = HOURS[h] + (HOURS[h + 1] - HOURS[h]) * frac;
+    // 1970-01-01 was a Thursday: (days + 4) % 7 gives 0 = Sunday, 6 = Saturday.
+    let weekday = (days + 4).rem_euclid(7);
+    if weekday == 0 || weekday == 6 {
+        level * 0.35
+    } else {
+        level
+    }
+}
+
+/// Everything needed to generate one queue × media type's traffic.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stream<'a> {
+    pub org: &'a OrgModel,
+    pub queue: &'a QueueDef,
+    pub media: &'a MediaDef,
+}
+
+impl<'a> Stream<'a> {
+    /// Calls `f` for every conversation of this stream with at least one event
+    /// in `[from_ms, to_ms)` (offered before `to_ms`, last event at or after `from_ms`).
+    pub fn for_each(&self, from_ms: i64, to_ms: i64, mut f: impl FnMut(&ConvCore)) {
+        if to_ms <= from_ms {
+            return;
+        }
+        let first = (from_ms - MAX_LIFETIME_MS).div_euclid(SLOT_MS);
+        let last = (to_ms - 1).div_euclid(SLOT_MS);
+        for slot in first..=last {
+            let n = self.arrivals(slot);
+            for k in 0..n {
+                let c = self.conversation(slot, k);
+                if c.offered < to_ms && c.last_event() >= from_ms {
+                    f(&c);
+                }
+            }
+        }
+    }
+
+    /// Number of arrivals in a slot.
+    pub fn arrivals(&self, slot: i64) -> u32 {
+        let lambda = self.media.rate_peak
+            * arrival_profile(slot * SLOT_MS + SLOT_MS / 2)
+            * self.org.traffic_scale;
+        let mut rng = Rng::new(&[
+            self.org.seed,
+            0xA7,
+            self.queue.index,
+            self.media.kind.index(),
+            slot as u64,
+        ]);
+        rng.poisson(lambda)
+    }
+
+    /// Generates arrival `k` of `slot`.
+    pub fn conversation(&self, slot: i64, k: u32) -> ConvCore {
+        let p = self.media.kind.profile();
+        let mut rng = Rng::new(&self.conversation_key(slot, k));
+        let offered = slot * SLOT_MS + rng.range(0, SLOT_MS - 1);
+        let load = 0.6 + 0.8 * arrival_profile(offered);
+        let service = (rng.exp(p.service_mean * self.media.pressure * load).round() as i64)
+            .max(p.alert.0 / 2 + 500);
+        let patience = p
+            .patience_mean
+            .map(|m| (rng.exp(m).round() as i64).max(500))
+            .unwrap_or(i64::MAX);
+        // Overflow: a share of interactions is routed out of the queue after a
+        // while unless the customer gives up first.
+        let flow = if rng.chance(p.flow_share) {
+            rng.range(10_000, 180_000).min(service - 1)
+        } else {
+            MAX_WAIT_MS
+        };
+        let alert = rng.range(p.alert.0, p.alert.1).min(service - 250);
+        let (wait, outcome) = if service <= patience && service < flow && service <= MAX_WAIT_MS {
+            (service, Outcome::Answered)
+        } else if patience <= flow && patience <= MAX_WAIT_MS {
+            (patience, Outcome::Abandoned)
+        } else {
+            (flow.min(MAX_WAIT_MS), Outcome::FlowOut)
+        };
+        let mut talk = rng.duration_ms(p.talk_mean, 15_000, MAX_TALK_MS);
+        let hold = if rng.chance(p.hold_share) {
+            rng.duration_ms(p.hold_mean, 5_000, 10 * 60_000)
+        } else {
+            0
+        };
+        talk = talk.min(MAX_TALK_MS - hold);
+        let split = if hold > 0 {
+            (talk as f64 * (0.2 + 0.6 * rng.unit())) as i64
+        } else {
+            talk
+        };
+        let answered = outcome == Outcome::Answered;
+        ConvCore {
+            slot,
+            k,
+            offered,
+            wait_end: offered + wait,
+            outcome,
+            alert: if answered { alert } else { 0 },
+            talk1: if answered { split } else { 0 },
+            hold: if answered { hold } else { 0 },
+            talk2: if answered { talk - split } else { 0 },
+            acw: if answered {
+                rng.duration_ms(p.acw_mean, 2_000, MAX_ACW_MS)
+            } else {
+                0
+            },
+            transferred: answered && rng.chance(p.transfer_share),
+            agent: (rng.next_u64() % u64::from(self.queue.members.max(1))) as u32,
+            wrap_up: (rng.next_u64() % u64::from(WRAP_UPS)) as u8,
+            sl_ms: self.media.sl_duration_ms,
+            short_threshold_ms: self.org.sl.short_abandon_threshold_ms,
+        }
+    }
+
+    /// Random key of arrival `k` of `slot` (also the conversation id's key).
+    pub fn conversation_key(&self, slot: i64, k: u32) -> [u64; 6] {
+        [
+            self.org.seed,
+            0xC0,
+            self.queue.index,
+            self.media.kind.index(),
+            slot as u64,
+            u64::from(k),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::config::SimConfig;
+
+    /// Lifetimes never exceed the cap, so slot scanning cannot miss events.
+    #[test]
+    fn lifetimes_are_capped() {
+        let org = OrgModel::new(&SimConfig::default());
+        for q in &org.queues {
+            for m in &q.media {
+                let s = Stream {
+                    org: &org,
+                    queue: q,
+                    media: m,
+                };
+                for slot in 29_000_000..29_000_000 + 240 {
+                    for k in 0..s.arrivals(slot) {
+                        let c = s.conversation(slot, k);
+                        assert!(c.last_event() - c.offered <= MAX_LIFETIME_MS);
+                        assert!(c.wait() > 0 && c.alert < c.wait());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The profile peaks on weekday mornings and is low at night and weekends.
+    #[test]
+    fn profile_shape() {
+        let monday_10h = 4 * 86_400_000 + 10 * 3_600_000; // 1970-01-05 was a Monday
+        let monday_3h = 4 * 86_400_000 + 3 * 3_600_000;
+        let saturday_10h = 2 * 86_400_000 + 10 * 3_600_000;
+        assert!((arrival_profile(monday_10h) - 1.0).abs() < 1e-9);
+        assert!(arrival_profile(monday_3h) < 0.1);
+        assert!(arrival_profile(saturday_10h) < 0.5);
+    }
+}
