@@ -112,6 +112,7 @@ def test_service_level_matches_its_definition(day, queues):
             + (flowouts if inc_flow else 0)
         }
         assert combos, f"{group}: denominator {sl['denominator']} fits no §3.2 option set {metrics}"
+    assert (True, False, False) in combos, f"default options (abandons in, short abandons and flow-outs out) do not fit: {combos}"
 
 
 def raw_ratio(response, key):
@@ -197,6 +198,18 @@ def test_time_zone_day_buckets_follow_dst(api, queues):
     assert seen == expected
     whole = query(api, kpi_query((start, end), list(queues)))
     assert folded(response) == single_bucket(whole)
+
+
+def test_interval_with_offsets_equals_its_utc_form(api, day, queues):
+    """An interval written with +02:00 offsets answers like the same instants in Z, buckets in UTC."""
+    window, whole, _ = day
+    start, end = window
+    plus2 = timezone(timedelta(hours=2))
+    text = f"{start.astimezone(plus2).isoformat(timespec='milliseconds')}/{end.astimezone(plus2).isoformat(timespec='milliseconds')}"
+    assert "+02:00" in text
+    response = query(api, kpi_query(text, list(queues)))
+    assert single_bucket(response) == single_bucket(whole)
+    assert {d.interval for r in response.results for d in r.data} == {fmt_interval(start, end)}
 
 
 def test_group_by_queue_only_still_groups_by_media_type(api, day, queues):

@@ -2,16 +2,18 @@
 
 import base64
 import json
+import subprocess
 import time
 
 import pytest
 import urllib3
-from PureCloudPlatformClientV2 import RoutingApi
+from PureCloudPlatformClientV2 import AnalyticsApi, RoutingApi
 from PureCloudPlatformClientV2.rest import ApiException
 
-from conftest import CLIENT_ID, CLIENT_SECRET
+from conftest import BINARY, CLIENT_ID, CLIENT_SECRET
+from sdk_queries import kpi_query, observation_query, yesterday
 from sdk_support import (
-    HTTP_TIMEOUT, assert_uuid, error_body, expect_api_error, no_retry_http_client, sdk_client,
+    HTTP_TIMEOUT, assert_genesys_headers, error_body, expect_api_error, no_retry_http_client, sdk_client,
 )
 
 QUEUES_PATH = "/api/v2/routing/queues"
@@ -56,7 +58,7 @@ def test_token_via_sdk_has_documented_shape(sim):
     assert isinstance(body["expires_in"], int) and 3599 <= body["expires_in"] <= 3600
     assert client.access_token == body["access_token"]
     assert (response.getheader("Content-Type") or "").startswith("application/json")
-    assert_uuid(response.getheader("ININ-Correlation-Id"), "ININ-Correlation-Id")
+    assert_genesys_headers(response.getheaders())
 
 
 def test_each_token_request_gets_a_new_opaque_token(sim):
@@ -147,9 +149,11 @@ def test_bearer_prefix_is_case_insensitive(sim, api):
     assert listing.page_size == 1 and len(listing.entities) == 1
 
 
-def test_token_expires_after_its_ttl(start_simulator):
-    """With --token-ttl 2s, expires_in is 2 and the token is rejected with 401 once it has expired."""
-    short = start_simulator(**{"--token-ttl": "2s"})
+@pytest.mark.parametrize("code", ["bad.credentials", "credentials.expired"])
+def test_token_expires_after_its_ttl(start_simulator, code):
+    """With --token-ttl 2s, expires_in is 2 and the token is rejected with 401 (and the configured
+    --expired-token-code) once it has expired; a fresh token works again."""
+    short = start_simulator(**{"--token-ttl": "2s", "--expired-token-code": code})
     client, response = capture_token_response(short.base_url, CLIENT_ID, CLIENT_SECRET)
     assert json.loads(response.data)["expires_in"] in (1, 2)
     routing = RoutingApi(client)
@@ -166,6 +170,42 @@ def test_token_expires_after_its_ttl(start_simulator):
     assert rejected is not None, "the token was still accepted 30 s after a 2 s TTL"
     assert rejected.status == 401, rejected.body
     err, _ = error_body(rejected)
-    assert err.code in ("bad.credentials", "credentials.expired"), err.code
+    assert err.code == code, err.code
     fresh = short.client()
     assert RoutingApi(fresh).get_routing_queues(page_size=1).page_size == 1
+
+
+def test_token_error_status_is_configurable(start_simulator):
+    """--token-error-status 400 answers a wrong secret with 400 and the same OAuth body."""
+    strict = start_simulator(**{"--token-error-status": "400"})
+    with pytest.raises(ApiException) as info:
+        sdk_client(strict.base_url).get_client_credentials_token(CLIENT_ID, "wrong")
+    assert info.value.status == 400
+    assert token_error(info.value)["error"] == "invalid_client"
+
+
+LIMITED_ID, LIMITED_SECRET = "limited-client", "limited-secret"
+
+
+def test_missing_permission_is_403_naming_it(start_simulator):
+    """A client with only routing:queue:view lists queues but gets 403 `missing.any.permissions`
+    naming the analytics permission it lacks on each analytics query."""
+    usage = subprocess.run([str(BINARY), "simulate", "--help"], capture_output=True, text=True,
+                           timeout=60).stdout
+    assert "--extra-client" in usage, (
+        "`genesys_exporter simulate` has no flag to add an OAuth client with fewer permissions "
+        "(expected --extra-client ID:SECRET:PERMISSION[,PERMISSION...]), so a client outside the "
+        "process cannot reach the 403 path"
+    )
+    sim = start_simulator(**{"--extra-client": f"{LIMITED_ID}:{LIMITED_SECRET}:routing:queue:view"})
+    client = sim.client(LIMITED_ID, LIMITED_SECRET)
+    ids = [q.id for q in RoutingApi(client).get_routing_queues(page_size=2).entities]
+    analytics = AnalyticsApi(client)
+    for call, permission in [
+        (lambda: analytics.post_analytics_conversations_aggregates_query(kpi_query(yesterday(), ids)),
+         "analytics:conversationAggregate:view"),
+        (lambda: analytics.post_analytics_queues_observations_query(observation_query(ids)),
+         "analytics:queueObservation:view"),
+    ]:
+        err = expect_api_error(call, 403, "missing.any.permissions")
+        assert permission in err.message, err.message

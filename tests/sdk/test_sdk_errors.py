@@ -68,6 +68,7 @@ def test_rate_limit_answers_429_with_honest_retry_after(start_simulator):
         assert exc.status == 429, exc.body
         err, raw = error_body(exc)
         retry_after = header(exc.headers, "Retry-After")
+        assert assert_genesys_headers(exc.headers, allowed=3) == 3
     assert err.code == "too.many.requests.retry.after"
     assert retry_after is not None and retry_after.isdigit(), f"Retry-After {retry_after!r}"
     wait = int(retry_after)

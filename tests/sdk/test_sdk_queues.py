@@ -72,6 +72,25 @@ def test_following_next_uri_visits_every_queue(api, queues):
     assert ids == [q.id for q in queues]
 
 
+def test_next_uri_keeps_the_filters(api, queues):
+    """Following nextUri page by page under a name wildcard (non-ASCII) and an id list (comma-joined)
+    yields exactly the filtered queues: nextUri carries the filters, correctly encoded."""
+    accented = {q.id for q in queues if "é" in q.name}
+    assert len(accented) >= 2, "need two queues with é in their name"
+    chosen = [q.id for q in queues[::3]]
+    for kwargs, expected in [({"name": "*é*"}, accented), ({"id": chosen}, set(chosen))]:
+        listing = RoutingApi(api).get_routing_queues(page_size=1, **kwargs)
+        got = [q.id for q in listing.entities]
+        for _ in range(len(queues)):
+            if not listing.next_uri:
+                break
+            listing = api.call_api(listing.next_uri, "GET", auth_settings=["PureCloud OAuth"],
+                                   response_type="QueueEntityListing")
+            got.extend(q.id for q in listing.entities)
+        assert listing.next_uri is None
+        assert len(got) == len(set(got)) and set(got) == expected, kwargs
+
+
 def test_default_page_size_is_25(sim, api):
     """Without paging params the listing uses pageNumber 1 and pageSize 25."""
     listing = RoutingApi(api).get_routing_queues()

@@ -180,6 +180,14 @@ def test_observation_bad_metrics_are_400(api, queue_ids, metrics, detail):
     assert err.code in ("invalid.value", "bad.request"), err.code
 
 
+def test_aggregate_predicate_limit(api, queue_ids):
+    """An aggregate filter of 200 queueId predicates is accepted; 201 answer 400 (default limit)."""
+    filler = [str(uuid.uuid4()) for _ in range(200 - len(queue_ids))]
+    response = aggregate(api, kpi_query(yesterday(), queue_ids + filler, metrics=["nOffered"]))()
+    assert {r.group["queueId"] for r in response.results} == set(queue_ids)
+    expect_api_error(aggregate(api, kpi_query(yesterday(), queue_ids + filler + [str(uuid.uuid4())])), 400)
+
+
 def test_observation_predicate_limit(api, queue_ids):
     """200 predicates are accepted; 201 answer 400 (default limit, §10.6)."""
     filler = [str(uuid.uuid4()) for _ in range(200 - len(queue_ids))]
