@@ -209,3 +209,15 @@ def test_missing_permission_is_403_naming_it(start_simulator):
     ]:
         err = expect_api_error(call, 403, "missing.any.permissions")
         assert permission in err.message, err.message
+
+
+def test_awkward_secret_via_basic_and_form(start_simulator):
+    """A secret with `:`, space, `+`, `%`, `&` and `=` works through the SDK's Basic header and as an
+    url-encoded form field."""
+    secret = "p:ss w+rd%&="
+    odd = start_simulator(**{"--client-id": "odd.client", "--client-secret": secret})
+    client = odd.client("odd.client", secret)
+    assert RoutingApi(client).get_routing_queues(page_size=1).page_size == 1
+    response = raw_post(odd.base_url + "/oauth/token", fields={
+        "grant_type": "client_credentials", "client_id": "odd.client", "client_secret": secret})
+    assert response.status == 200, response.data

@@ -98,9 +98,20 @@ def test_default_page_size_is_25(sim, api):
     assert listing.page_count == math.ceil(int(sim.flags["--queues"]) / 25)
 
 
-def test_page_size_above_the_maximum_is_400(api):
-    """pageSize above the documented default maximum (500) answers 400 with an ErrorBody."""
-    expect_api_error(lambda: RoutingApi(api).get_routing_queues(page_size=501), 400)
+def test_bad_paging_and_sort_params_are_400(api):
+    """pageSize above the documented default maximum (500) or below 1, pageNumber 0 and an unknown
+    sortOrder answer 400 with an ErrorBody."""
+    routing = RoutingApi(api)
+    for kwargs in ({"page_size": 501}, {"page_size": 0}, {"page_number": 0}):
+        expect_api_error(lambda: routing.get_routing_queues(**kwargs), 400)
+    err = expect_api_error(lambda: routing.get_routing_queues(sort_order="sideways"), 400, "invalid.value")
+    assert err.message.startswith("Value [sideways] is not valid for field type ["), err.message
+
+
+def test_ignored_params_are_accepted(api, queues):
+    """hasPeer and expand are accepted and do not change the listing (§10.5)."""
+    listing = RoutingApi(api).get_routing_queues(page_size=100, has_peer=False, expand=["identityresolution"])
+    assert [q.id for q in listing.entities] == [q.id for q in queues]
 
 
 def test_queue_entities_carry_the_documented_fields(queues):
