@@ -1,0 +1,301 @@
+//! Shared helpers for the simulator tests: start a simulator on 127.0.0.1:0,
+//! talk to it over real HTTP, and compute ground truth from the model's
+//! conversation events (independently of the simulator's aggregation code).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use genesys_exporter::simulator::{spawn, OrgModel, SimConfig, SimHandle, SlOptions};
+use genesys_exporter::timefmt::{format_interval, parse_instant};
+use reqwest::header::HeaderMap;
+use serde_json::{json, Value};
+
+/// A running simulator plus an HTTP client.
+pub struct Sim {
+    pub handle: SimHandle,
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+/// A response: status, headers, parsed JSON body (`Value::Null` if not JSON).
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    /// A header as text ("" when absent).
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+/// Starts a simulator with `config` on an ephemeral loopback port.
+pub async fn start(config: SimConfig) -> Sim {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let handle = spawn(config, listener).await.expect("spawn simulator");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client");
+    let base = handle.base_url();
+    Sim { handle, http, base }
+}
+
+/// Epoch ms of an RFC 3339 instant.
+pub fn ms(s: &str) -> i64 {
+    parse_instant(s).expect("valid instant")
+}
+
+impl Sim {
+    /// Fetches a token for the demo client with Basic auth.
+    pub async fn token(&self) -> String {
+        self.token_for("demo-client", "demo-secret").await
+    }
+
+    /// Fetches a token for a client with Basic auth.
+    pub async fn token_for(&self, id: &str, secret: &str) -> String {
+        let r = self
+            .http
+            .post(format!("{}/oauth/token", self.base))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(r.status().as_u16(), 200, "token status");
+        let v: Value = r.json().await.expect("token json");
+        v["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    /// GET `path` (relative, with query) with an optional bearer token.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        reply(req.send().await.expect("GET")).await
+    }
+
+    /// POST a JSON body to `path` with an optional bearer token.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        reply(req.send().await.expect("POST")).await
+    }
+
+    /// POST an aggregate query.
+    pub async fn aggregates(&self, token: &str, body: &Value) -> Reply {
+        self.post(
+            "/api/v2/analytics/conversations/aggregates/query",
+            Some(token),
+            body,
+        )
+        .await
+    }
+
+    /// POST an observation query.
+    pub async fn observations(&self, token: &str, body: &Value) -> Reply {
+        self.post(
+            "/api/v2/analytics/queues/observations/query",
+            Some(token),
+            body,
+        )
+        .await
+    }
+}
+
+async fn reply(r: reqwest::Response) -> Reply {
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+/// A queueId `or` filter.
+pub fn queue_filter(ids: &[String]) -> Value {
+    json!({"type": "or", "predicates": ids.iter().map(|id| json!({"dimension": "queueId", "operator": "matches", "value": id})).collect::<Vec<_>>()})
+}
+
+/// The 14 KPI metrics plus the rest the model emits.
+pub const METRICS: [&str; 19] = [
+    "nOffered",
+    "tAnswered",
+    "tAbandon",
+    "tShortAbandon",
+    "tFlowOut",
+    "nTransferred",
+    "tHandle",
+    "tWait",
+    "tTalkComplete",
+    "tHeldComplete",
+    "tAcw",
+    "nOverSla",
+    "oServiceLevel",
+    "tTalk",
+    "tHeld",
+    "tAlert",
+    "tAcd",
+    "nConnected",
+    "oServiceTarget",
+];
+
+/// Expected stats of one metric, computed from events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stat {
+    pub count: i64,
+    pub sum: i64,
+    pub max: i64,
+    pub min: i64,
+}
+
+impl Stat {
+    fn add(&mut self, v: i64) {
+        if self.count == 0 {
+            self.max = v;
+            self.min = v;
+        }
+        self.count += 1;
+        self.sum += v;
+        self.max = self.max.max(v);
+        self.min = self.min.min(v);
+    }
+}
+
+/// Ground truth of one queue × media type: bucket interval → metric → stats.
+/// `oServiceLevel` is reported as `count` = numerator, `sum` = denominator.
+pub fn truth(
+    model: &OrgModel,
+    queue_id: &str,
+    media: &str,
+    buckets: &[(i64, i64)],
+    sl: SlOptions,
+) -> BTreeMap<String, BTreeMap<String, Stat>> {
+    let (from, to) = (buckets[0].0, buckets[buckets.len() - 1].1);
+    let mut out: BTreeMap<String, BTreeMap<String, Stat>> = BTreeMap::new();
+    for c in model.conversations(queue_id, media, from, to) {
+        for e in c.events() {
+            let Some(&(a, b)) = buckets.iter().find(|(a, b)| *a <= e.at_ms && e.at_ms < *b) else {
+                continue;
+            };
+            let bucket = out.entry(format_interval(a, b)).or_default();
+            bucket
+                .entry(e.metric.to_string())
+                .or_default()
+                .add(e.value_ms.unwrap_or(0));
+        }
+    }
+    for metrics in out.values_mut() {
+        let n = |m: &str| metrics.get(m).map_or(0, |s| s.count);
+        let num = n("tAnswered") - n("nOverSla");
+        let mut den = n("tAnswered");
+        if sl.include_abandons {
+            den += n("tAbandon");
+            if !sl.include_short_abandons {
+                den -= n("tShortAbandon");
+            }
+        }
+        if sl.include_flowouts {
+            den += n("tFlowOut");
+        }
+        if den > 0 {
+            metrics.insert(
+                "oServiceLevel".into(),
+                Stat {
+                    count: num,
+                    sum: den,
+                    max: 0,
+                    min: 0,
+                },
+            );
+        }
+    }
+    out
+}
+
+/// Group key of an aggregate result: (dimension, value) pairs, sorted.
+pub type GroupKey = Vec<(String, String)>;
+
+/// A parsed aggregate response: group → interval → metric → stats JSON.
+pub type Parsed = BTreeMap<GroupKey, BTreeMap<String, BTreeMap<String, Value>>>;
+
+/// Parses an aggregate response into a [`Parsed`] map.
+pub fn parse_results(body: &Value) -> Parsed {
+    let mut out = BTreeMap::new();
+    for r in body["results"].as_array().cloned().unwrap_or_default() {
+        let mut group: Vec<(String, String)> = r["group"]
+            .as_object()
+            .expect("group object")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().expect("string value").to_string()))
+            .collect();
+        group.sort();
+        let mut buckets = BTreeMap::new();
+        for d in r["data"].as_array().expect("data array") {
+            let mut metrics = BTreeMap::new();
+            for m in d["metrics"].as_array().expect("metrics array") {
+                metrics.insert(
+                    m["metric"].as_str().expect("metric").to_string(),
+                    m["stats"].clone(),
+                );
+            }
+            buckets.insert(
+                d["interval"].as_str().expect("interval").to_string(),
+                metrics,
+            );
+        }
+        assert!(out.insert(group, buckets).is_none(), "groups are unique");
+    }
+    out
+}
+
+/// Checks that a response's stats equal the ground truth for one metric.
+pub fn assert_stat(metric: &str, got: &Value, want: &Stat, context: &str) {
+    if metric == "oServiceLevel" {
+        assert_eq!(
+            got["numerator"].as_i64(),
+            Some(want.count),
+            "{context} {metric} numerator"
+        );
+        assert_eq!(
+            got["denominator"].as_i64(),
+            Some(want.sum),
+            "{context} {metric} denominator"
+        );
+        let ratio = got["ratio"].as_f64().expect("ratio");
+        assert!(
+            (ratio - want.count as f64 / want.sum as f64).abs() < 1e-9,
+            "{context} ratio"
+        );
+        assert!(got["target"].as_f64().is_some(), "{context} target");
+    } else if metric.starts_with('n') {
+        assert_eq!(got, &json!({"count": want.count}), "{context} {metric}");
+    } else {
+        assert_eq!(
+            got,
+            &json!({"max": want.max, "min": want.min, "count": want.count, "sum": want.sum}),
+            "{context} {metric}"
+        );
+    }
+}
