@@ -11,8 +11,8 @@ from PureCloudPlatformClientV2 import (
 from PureCloudPlatformClientV2.rest import ApiException
 
 from sdk_queries import (
-    agg_clause, agg_filter, agg_predicate, all_queues, kpi_query, obs_predicate, observation_query,
-    yesterday,
+    agg_clause, agg_filter, agg_predicate, all_queues, group_key, kpi_query, obs_predicate,
+    observation_query, single_bucket, yesterday,
 )
 from sdk_support import OUTDATED, assert_contract, error_body, expect_api_error
 
@@ -110,9 +110,12 @@ def test_aggregate_two_level_filter_is_evaluated(api, queue_ids):
         assert result.group["queueId"] in queue_ids and result.group["mediaType"] in ("voice", "chat")
 
 
-def test_aggregate_top_n_without_sort_metric_is_400(api, queue_ids):
-    """queryType topN with several metrics and no sortMetric answers 400; with one it is accepted."""
-    q = kpi_query(yesterday(), queue_ids, metrics=["nOffered", "tAnswered"])
+def test_aggregate_top_n(api, queue_ids):
+    """topN with several metrics and no sortMetric answers 400; with sortMetric nOffered/count and
+    limit 2 it answers the 2 groups with most offers, in that order, with the groupBy figures (or
+    refuses with 400, never an unranked answer)."""
+    metrics = ["nOffered", "tAnswered"]
+    q = kpi_query(yesterday(), queue_ids, metrics=metrics)
     q.query_type = "topN"
     q.limit = 2
     expect_api_error(aggregate(api, q), 400)
@@ -121,10 +124,19 @@ def test_aggregate_top_n_without_sort_metric_is_400(api, queue_ids):
     sort.function = "count"
     q.sort_metric = sort
     try:
-        aggregate(api, q)()
+        top = aggregate(api, q)()
     except ApiException as exc:
         assert exc.status == 400, exc.body
         error_body(exc)
+        return
+    assert_contract(api, top, "ConversationAggregateQueryResponse")
+    full = single_bucket(aggregate(api, kpi_query(yesterday(), queue_ids, metrics=metrics))())
+    ranked = sorted((m["nOffered"]["count"] for m in full.values() if "nOffered" in m), reverse=True)
+    got = [group_key(r.group) for r in top.results or []]
+    assert len(got) == min(2, len(ranked)), got
+    assert [full[k]["nOffered"]["count"] for k in got] == ranked[:2]
+    top_buckets = single_bucket(top)
+    assert all(top_buckets[k] == full[k] for k in got)
 
 
 def test_aggregate_views_are_answered_or_refused(api, queue_ids):
