@@ -44,6 +44,8 @@ pub struct MediaProfile {
     pub transfer_share: f64,
     /// Default service-level threshold.
     pub sl_duration_ms: u64,
+    /// Longest wait in queue; longer waits flow out.
+    pub max_wait_ms: i64,
 }
 
 impl MediaKind {
@@ -103,6 +105,7 @@ impl MediaKind {
                 acw_mean: 45.0 * S,
                 transfer_share: 0.06,
                 sl_duration_ms: 20_000,
+                max_wait_ms: 30 * 60_000,
             },
             MediaKind::Callback => MediaProfile {
                 rate_share: 0.15,
@@ -116,6 +119,7 @@ impl MediaKind {
                 acw_mean: 60.0 * S,
                 transfer_share: 0.03,
                 sl_duration_ms: 3_600_000,
+                max_wait_ms: 60 * 60_000,
             },
             MediaKind::Chat => MediaProfile {
                 rate_share: 0.6,
@@ -129,6 +133,7 @@ impl MediaKind {
                 acw_mean: 30.0 * S,
                 transfer_share: 0.04,
                 sl_duration_ms: 60_000,
+                max_wait_ms: 45 * 60_000,
             },
             MediaKind::Email => MediaProfile {
                 rate_share: 0.3,
@@ -142,6 +147,7 @@ impl MediaKind {
                 acw_mean: 60.0 * S,
                 transfer_share: 0.05,
                 sl_duration_ms: 3_600_000,
+                max_wait_ms: 80 * 60_000,
             },
             MediaKind::Message => MediaProfile {
                 rate_share: 0.4,
@@ -155,6 +161,7 @@ impl MediaKind {
                 acw_mean: 30.0 * S,
                 transfer_share: 0.04,
                 sl_duration_ms: 300_000,
+                max_wait_ms: 60 * 60_000,
             },
         }
     }

@@ -65,7 +65,9 @@ impl Rng {
     /// A skewed positive duration in ms: the sum of two exponentials (a gamma
     /// of shape 2) with the given mean, clamped to `[lo, hi]`.
     pub fn duration_ms(&mut self, mean_ms: f64, lo: i64, hi: i64) -> i64 {
-        let v = self.exp(mean_ms / 2.0) + self.exp(mean_ms / 2.0);
+        // The sum of two exponentials with one logarithm: −m/2 · ln(U1 · U2).
+        let u = (1.0 - self.unit()) * (1.0 - self.unit());
+        let v = -mean_ms / 2.0 * u.ln();
         (v.round() as i64).clamp(lo, hi)
     }
 

@@ -14,8 +14,6 @@ use super::rng::Rng;
 pub const SLOT_MS: i64 = 60_000;
 /// Longest possible conversation, from offer to the end of after-call work.
 pub const MAX_LIFETIME_MS: i64 = 2 * 3_600_000;
-/// Longest wait in queue; longer waits flow out.
-const MAX_WAIT_MS: i64 = 80 * 60_000;
 /// Longest talk + hold.
 const MAX_TALK_MS: i64 = 35 * 60_000;
 /// Longest after-call work.
@@ -111,17 +109,22 @@ impl<'a> Stream<'a> {
         if to_ms <= from_ms {
             return;
         }
-        let first = (from_ms - MAX_LIFETIME_MS).div_euclid(SLOT_MS);
+        let first = (from_ms - self.lifetime_ms()).div_euclid(SLOT_MS);
         let last = (to_ms - 1).div_euclid(SLOT_MS);
         for slot in first..=last {
             let n = self.arrivals(slot);
             for k in 0..n {
-                let c = self.conversation(slot, k);
-                if c.offered < to_ms && c.last_event() >= from_ms {
-                    f(&c);
+                match self.generate(slot, k, from_ms) {
+                    Some(c) if c.offered < to_ms && c.last_event() >= from_ms => f(&c),
+                    _ => {}
                 }
             }
         }
+    }
+
+    /// Longest possible life of a conversation of this media type (≤ [`MAX_LIFETIME_MS`]).
+    pub fn lifetime_ms(&self) -> i64 {
+        self.media.kind.profile().max_wait_ms + MAX_TALK_MS + MAX_ACW_MS
     }
 
     /// Number of arrivals in a slot.
@@ -139,9 +142,12 @@ impl<'a> Stream<'a> {
         rng.poisson(lambda)
     }
 
-    /// Generates arrival `k` of `slot`.
-    pub fn conversation(&self, slot: i64, k: u32) -> ConvCore {
+    /// Generates arrival `k` of `slot`, or stops early (`None`) once it is
+    /// certain that its last event comes before `not_before`. The random draws
+    /// happen in the same order either way, so values never depend on it.
+    fn generate(&self, slot: i64, k: u32, not_before: i64) -> Option<ConvCore> {
         let p = self.media.kind.profile();
+        let max_wait = p.max_wait_ms;
         let mut rng = Rng::new(&self.conversation_key(slot, k));
         let offered = slot * SLOT_MS + rng.range(0, SLOT_MS - 1);
         let load = 0.6 + 0.8 * arrival_profile(offered);
@@ -156,16 +162,25 @@ impl<'a> Stream<'a> {
         let flow = if rng.chance(p.flow_share) {
             rng.range(10_000, 180_000).min(service - 1)
         } else {
-            MAX_WAIT_MS
+            max_wait
         };
         let alert = rng.range(p.alert.0, p.alert.1).min(service - 250);
-        let (wait, outcome) = if service <= patience && service < flow && service <= MAX_WAIT_MS {
+        let (wait, outcome) = if service <= patience && service < flow && service <= max_wait {
             (service, Outcome::Answered)
-        } else if patience <= flow && patience <= MAX_WAIT_MS {
+        } else if patience <= flow && patience <= max_wait {
             (patience, Outcome::Abandoned)
         } else {
-            (flow.min(MAX_WAIT_MS), Outcome::FlowOut)
+            (flow.min(max_wait), Outcome::FlowOut)
         };
+        let answered = outcome == Outcome::Answered;
+        let horizon = if answered {
+            MAX_TALK_MS + MAX_ACW_MS
+        } else {
+            0
+        };
+        if offered + wait + horizon < not_before {
+            return None;
+        }
         let mut talk = rng.duration_ms(p.talk_mean, 15_000, MAX_TALK_MS);
         let hold = if rng.chance(p.hold_share) {
             rng.duration_ms(p.hold_mean, 5_000, 10 * 60_000)
@@ -178,8 +193,7 @@ impl<'a> Stream<'a> {
         } else {
             talk
         };
-        let answered = outcome == Outcome::Answered;
-        ConvCore {
+        Some(ConvCore {
             slot,
             k,
             offered,
@@ -199,7 +213,7 @@ impl<'a> Stream<'a> {
             wrap_up: (rng.next_u64() % u64::from(WRAP_UPS)) as u8,
             sl_ms: self.media.sl_duration_ms,
             short_threshold_ms: self.org.sl.short_abandon_threshold_ms,
-        }
+        })
     }
 
     /// Random key of arrival `k` of `slot` (also the conversation id's key).
@@ -233,7 +247,8 @@ mod tests {
                 };
                 for slot in 29_000_000..29_000_000 + 240 {
                     for k in 0..s.arrivals(slot) {
-                        let c = s.conversation(slot, k);
+                        let c = s.generate(slot, k, i64::MIN).expect("no cut-off");
+                        assert!(c.last_event() - c.offered <= s.lifetime_ms());
                         assert!(c.last_event() - c.offered <= MAX_LIFETIME_MS);
                         assert!(c.wait() > 0 && c.alert < c.wait());
                     }
