@@ -247,6 +247,24 @@ def test_media_type_predicate_in_an_and_filter(api, day, queues):
     assert single_bucket(response) == expected
 
 
+def test_each_metric_is_independent_of_the_others_requested(api, day, queues):
+    """Asking for the KPI metrics in two halves gives, per group, exactly the all-metrics figures."""
+    window, whole, _ = day
+    merged = {}
+    for half in (KPI_METRICS[::2], KPI_METRICS[1::2]):
+        for key, metrics in single_bucket(query(api, kpi_query(window, list(queues), metrics=half))).items():
+            merged.setdefault(key, {}).update(metrics)
+    assert merged == single_bucket(whole)
+
+
+def test_and_of_two_queue_ids_matches_nothing(api, queues):
+    """filter and(queueId=A, queueId=B) matches no conversation: an empty answer."""
+    a, b = list(queues)[:2]
+    q = kpi_query(yesterday(), None)
+    q.filter = agg_filter("and", predicates=[agg_predicate("queueId", a), agg_predicate("queueId", b)])
+    assert not query(api, q).results
+
+
 def test_no_data_answers_an_empty_body(api):
     """No matching data (unknown queue; or a future interval) gives `{}` or `{"results": []}`,
     which the SDK deserializes to an empty response."""

@@ -84,7 +84,7 @@ def test_queue_groups_carry_user_metrics_with_qualifiers(snapshot, queues):
     """Each requested queue has a {queueId} group: member/active counts, on-queue and routing-status
     counts qualified by status, presence counts qualified by organization presence ids, consistent
     with each other and with the queue's memberCount."""
-    response, raw, _ = snapshot
+    response, _, _ = snapshot
     per_queue, _ = split(response)
     assert set(per_queue) == set(queues), "queue-level groups differ from the requested queues"
     mappings = response.system_to_organization_mappings
@@ -97,6 +97,8 @@ def test_queue_groups_carry_user_metrics_with_qualifiers(snapshot, queues):
         members = metrics["oMemberUsers"][0].stats.count
         active = metrics["oActiveUsers"][0].stats.count
         assert members == queues[qid].member_count, (qid, members, queues[qid].member_count)
+        if queues[qid].joined_member_count is not None:
+            assert active == queues[qid].joined_member_count, (qid, active, queues[qid].joined_member_count)
         assert active <= members
         on_queue = counts(metrics["oOnQueueUsers"])
         routing = counts(metrics["oUserRoutingStatuses"])
@@ -111,18 +113,22 @@ def test_queue_groups_carry_user_metrics_with_qualifiers(snapshot, queues):
         assert sum(presences.values()) == population, (qid, presences, population)
         assert sum(on_queue.values()) + sum(off_queue.values()) == population
         assert sum(presences.get(i, 0) for i in on_queue_ids) == sum(on_queue.values())
-    for result in raw["results"]:
-        for d in result["data"]:
-            assert set(d["stats"]) == {"count"} or d["metric"] in LONGEST, d
 
 
 def test_media_groups_have_zero_including_counts(snapshot, queues):
     """Each configured media of each queue has a {queueId, mediaType} group with oWaiting,
-    oInteracting and oAlerting counts (zeros included), and nothing for unconfigured media."""
-    response, _, _ = snapshot
+    oInteracting and oAlerting counts (zeros included); stats carry `count` only, except the
+    oLongest* metrics whose value is `calculatedMetricValue`."""
+    response, raw, _ = snapshot
     _, per_media = split(response)
     expected = {(qid, media) for qid, q in queues.items() for media in queue_media(q)}
     assert expected <= set(per_media), sorted(expected - set(per_media))[:5]
+    for result in raw["results"]:
+        for d in result["data"]:
+            if d["metric"] in LONGEST:
+                assert "calculatedMetricValue" in d["stats"] and set(d["stats"]) <= {"count", "calculatedMetricValue"}, d
+            else:
+                assert set(d["stats"]) == {"count"}, d
     for key, metrics in per_media.items():
         assert key[0] in queues
         assert MEDIA_COUNTS <= set(metrics) <= MEDIA_COUNTS | LONGEST, (key, sorted(metrics))

@@ -210,6 +210,14 @@ def test_name_wildcards(api, queues):
         assert target in got
 
 
+def test_search_without_match_is_an_empty_page(api):
+    """A name that matches nothing answers entities [], total 0, pageCount 0 and no nextUri."""
+    listing = RoutingApi(api).get_routing_queues(name="No such queue*")
+    assert_contract(api, listing, "QueueEntityListing")
+    assert listing.entities == [] and listing.total == 0 and listing.page_count == 0
+    assert listing.next_uri is None
+
+
 def test_name_search_with_non_ascii_and_quotes(api, queues):
     """Exact `name` searches round-trip non-ASCII, quotes and backslashes through the SDK's URL encoding."""
     awkward = [q.name for q in queues if any(ord(c) > 127 for c in q.name) or '"' in q.name or "\\" in q.name]
