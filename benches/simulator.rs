@@ -5,7 +5,8 @@
 //! mediaType with the 14 KPI metrics. Also a "today so far" (13 h) query and a
 //! 100-queue observation query. Reports median and p95 latency and peak RSS.
 //!
-//! Run with `cargo bench --bench simulator`.
+//! Run with `cargo bench --bench simulator`; under `cargo test` each query runs
+//! once, as a smoke test.
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,14 @@ use genesys_exporter::simulator::{spawn, SimConfig};
 use genesys_exporter::timefmt::{format_interval, parse_instant};
 use serde_json::{json, Value};
 
-const RUNS: usize = 60;
+/// Timed runs per query (`cargo bench`); `cargo test` runs each query once as a smoke test.
+fn runs() -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        60
+    } else {
+        1
+    }
+}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -70,7 +78,10 @@ async fn run() {
     let day = parse_instant("2025-03-12T00:00:00Z").expect("instant");
     let hour = |h: i64| format_interval(day + h * 3_600_000, day + (h + 1) * 3_600_000);
 
-    println!("simulator benchmark: org of 5000 queues, queries over 100 queues, {RUNS} runs each");
+    println!(
+        "simulator benchmark: org of 5000 queues, queries over 100 queues, {} runs each",
+        runs()
+    );
     println!(
         "  org build + spawn: {:.1} ms",
         build.as_secs_f64() * 1000.0
@@ -109,9 +120,10 @@ async fn measure(
     token: &str,
     body: impl Fn(usize) -> Value,
 ) -> (Vec<Duration>, usize) {
-    let mut lat = Vec::with_capacity(RUNS);
+    let (runs, warmup) = (runs(), if runs() > 1 { 3 } else { 0 });
+    let mut lat = Vec::with_capacity(runs);
     let mut bytes = 0;
-    for i in 0..RUNS + 3 {
+    for i in 0..runs + warmup {
         let b = body(i);
         let t = Instant::now();
         let r = http
@@ -123,7 +135,7 @@ async fn measure(
             .expect("send");
         assert_eq!(r.status(), 200, "benchmark query failed");
         let text = r.text().await.expect("body");
-        if i >= 3 {
+        if i >= warmup {
             lat.push(t.elapsed());
             bytes = text.len();
         }

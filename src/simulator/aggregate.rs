@@ -5,76 +5,16 @@
 //! made of the requested dimensions that metric carries (plus `mediaType`).
 //! Only per-query scratch is kept; nothing survives the request.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use serde_json::{json, Map, Value};
-
+use super::aggregate_render::{kinds_of, render, Acc, Groups, Kind};
 use super::config::{EmptyResults, SlOptions};
 use super::conversation::Metric;
 use super::filter::Dim;
 use super::org::OrgModel;
-use super::query::{AggQuery, QueryType, SortFn};
+use super::query::AggQuery;
 use super::rng::uuid;
 use super::traffic::{ConvCore, Stream};
-use crate::timefmt::format_interval;
-
-/// Running statistics of one metric in one group and bucket. For
-/// `oServiceLevel`, `count` is the numerator and `sum` the denominator; for
-/// `oServiceTarget`, `count` counts events and `target` holds the target.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub(crate) struct Acc {
-    pub count: i64,
-    pub sum: i64,
-    pub max: i64,
-    pub min: i64,
-    pub target: f64,
-}
-
-impl Acc {
-    fn add(&mut self, v: Option<i64>) {
-        let v = v.unwrap_or(0);
-        if self.count == 0 {
-            (self.max, self.min) = (v, v);
-        } else {
-            self.max = self.max.max(v);
-            self.min = self.min.min(v);
-        }
-        self.count += 1;
-        self.sum += v;
-    }
-
-    fn merge(&mut self, o: &Acc, kind: Kind) {
-        match kind {
-            Kind::Timed | Kind::Count if o.count > 0 => {
-                if self.count == 0 {
-                    *self = *o;
-                } else {
-                    self.count += o.count;
-                    self.sum += o.sum;
-                    self.max = self.max.max(o.max);
-                    self.min = self.min.min(o.min);
-                }
-            }
-            Kind::ServiceLevel | Kind::Target => {
-                self.count += o.count;
-                self.sum += o.sum;
-                self.target = self.target.max(o.target);
-            }
-            _ => {}
-        }
-    }
-}
-
-/// How a requested metric is computed and rendered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Timed,
-    Count,
-    ServiceLevel,
-    Target,
-    /// A valid metric the traffic model never emits.
-    Unmodelled,
-}
 
 /// Which requested dimensions vary below the stream level.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -83,9 +23,6 @@ struct SubKey {
     wrap: Option<u8>,
     conv: Option<(i64, u32)>,
 }
-
-/// Group key: dimension name → value (sorted), and the buckets' statistics.
-type Groups = BTreeMap<Vec<(String, String)>, BTreeMap<usize, Vec<Acc>>>;
 
 struct Plan<'q> {
     q: &'q AggQuery,
@@ -102,39 +39,28 @@ struct Plan<'q> {
     opts: SlOptions,
 }
 
-/// Answers `q` at `now` as the JSON response body.
-pub(crate) fn answer(org: &OrgModel, q: &AggQuery, now: i64, empty: EmptyResults) -> Value {
+/// Answers `q` at `now` with the JSON response body.
+pub(crate) fn answer(org: &OrgModel, q: &AggQuery, now: i64, empty: EmptyResults) -> String {
     let groups = evaluate(org, q, now);
     render(q, groups, empty)
 }
 
 fn plan<'q>(org: &OrgModel, q: &'q AggQuery, now: i64) -> Plan<'q> {
+    let kinds = kinds_of(q);
     let mut slots = [None; Metric::ALL.len()];
     let (mut sl, mut target) = (None, None);
-    let kinds = q
-        .metrics
-        .iter()
-        .enumerate()
-        .map(|(i, name)| match (name.as_str(), Metric::from_name(name)) {
-            ("oServiceLevel", _) => {
-                sl = Some(i);
-                Kind::ServiceLevel
-            }
-            ("oServiceTarget", _) => {
-                target = Some(i);
-                Kind::Target
-            }
-            (_, Some(m)) => {
-                slots[m as usize] = Some(i);
-                if name.starts_with('t') {
-                    Kind::Timed
-                } else {
-                    Kind::Count
+    for (i, (name, kind)) in q.metrics.iter().zip(&kinds).enumerate() {
+        match kind {
+            Kind::ServiceLevel => sl = Some(i),
+            Kind::Target => target = Some(i),
+            Kind::Timed | Kind::Count => {
+                if let Some(m) = Metric::from_name(name) {
+                    slots[m as usize] = Some(i);
                 }
             }
-            _ => Kind::Unmodelled,
-        })
-        .collect();
+            Kind::Unmodelled => {}
+        }
+    }
     let has = |d: &str| q.group_by.iter().any(|g| g == d);
     let stream_dims = q
         .group_by
@@ -340,114 +266,5 @@ fn flush(org: &OrgModel, p: &Plan<'_>, s: &Stream<'_>, rows: Rows, groups: &mut 
         for (i, a) in accs.iter().enumerate() {
             target[i].merge(a, p.kinds[i]);
         }
-    }
-}
-
-/// Renders one metric's stats, or `None` when it has no data.
-fn stats(kind: Kind, a: &Acc) -> Option<Value> {
-    match kind {
-        Kind::Timed if a.count > 0 => {
-            Some(json!({"max": a.max, "min": a.min, "count": a.count, "sum": a.sum}))
-        }
-        Kind::Count if a.count > 0 => Some(json!({"count": a.count})),
-        Kind::ServiceLevel if a.sum > 0 => Some(json!({
-            "ratio": a.count as f64 / a.sum as f64,
-            "numerator": a.count,
-            "denominator": a.sum,
-            "target": a.target,
-        })),
-        Kind::Target if a.count > 0 => Some(json!({"current": a.target})),
-        _ => None,
-    }
-}
-
-fn render(q: &AggQuery, groups: Groups, empty: EmptyResults) -> Value {
-    let kinds = kinds_of(q);
-    let mut results: Vec<(Option<f64>, Value)> = Vec::new();
-    for (key, buckets) in &groups {
-        let mut data = Vec::new();
-        for (&b, accs) in buckets {
-            let metrics: Vec<Value> = q
-                .metrics
-                .iter()
-                .zip(accs)
-                .zip(&kinds)
-                .filter_map(|((name, a), &k)| {
-                    stats(k, a).map(|s| json!({"metric": name, "stats": s}))
-                })
-                .collect();
-            if !metrics.is_empty() {
-                let (from, to) = q.buckets[b];
-                data.push(json!({"interval": format_interval(from, to), "metrics": metrics}));
-            }
-        }
-        if data.is_empty() {
-            continue;
-        }
-        let group: Map<String, Value> = key
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        let rank = sort_value(q, &kinds, buckets);
-        results.push((rank, json!({"group": group, "data": data})));
-    }
-    rank_results(q, &mut results);
-    if results.is_empty() {
-        return match empty {
-            EmptyResults::Omitted => json!({}),
-            EmptyResults::EmptyArray => json!({"results": []}),
-        };
-    }
-    json!({"results": results.into_iter().map(|(_, v)| v).collect::<Vec<_>>()})
-}
-
-fn kinds_of(q: &AggQuery) -> Vec<Kind> {
-    q.metrics
-        .iter()
-        .map(|n| match (n.as_str(), Metric::from_name(n)) {
-            ("oServiceLevel", _) => Kind::ServiceLevel,
-            ("oServiceTarget", _) => Kind::Target,
-            (_, Some(_)) if n.starts_with('t') => Kind::Timed,
-            (_, Some(_)) => Kind::Count,
-            _ => Kind::Unmodelled,
-        })
-        .collect()
-}
-
-/// The topN/bottomN ranking value of a group (its sort metric over all buckets).
-fn sort_value(q: &AggQuery, kinds: &[Kind], buckets: &BTreeMap<usize, Vec<Acc>>) -> Option<f64> {
-    let (name, f) = q.sort.as_ref()?;
-    let i = q.metrics.iter().position(|m| m == name)?;
-    let mut total = Acc::default();
-    for accs in buckets.values() {
-        total.merge(&accs[i], kinds[i]);
-    }
-    if total.count == 0 {
-        return None;
-    }
-    Some(match f {
-        SortFn::Count => total.count as f64,
-        SortFn::Sum => total.sum as f64,
-        SortFn::Max => total.max as f64,
-        SortFn::Min => total.min as f64,
-        SortFn::Average => total.sum as f64 / total.count as f64,
-    })
-}
-
-fn rank_results(q: &AggQuery, results: &mut Vec<(Option<f64>, Value)>) {
-    let descending = match q.query_type {
-        QueryType::GroupBy => return,
-        QueryType::TopN => true,
-        QueryType::BottomN => false,
-    };
-    results.sort_by(|a, b| match (a.0, b.0) {
-        (Some(x), Some(y)) if descending => y.total_cmp(&x),
-        (Some(x), Some(y)) => x.total_cmp(&y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
-    if let Some(limit) = q.limit {
-        results.truncate(limit);
     }
 }

@@ -71,6 +71,10 @@ impl Auth {
             error_status: config.token_error_status,
         };
         auth.add_client(&config.client_id, &config.client_secret, &ALL_PERMISSIONS);
+        for c in &config.extra_clients {
+            let perms: Vec<&str> = c.permissions.iter().map(String::as_str).collect();
+            auth.add_client(&c.id, &c.secret, &perms);
+        }
         auth
     }
 

@@ -107,6 +107,55 @@ pub struct SimConfig {
     pub traffic_scale: f64,
     /// Freeze the simulator's clock at this epoch-ms instant (`None` = wall clock).
     pub fixed_now_ms: Option<i64>,
+    /// Further OAuth clients, each with its own permissions.
+    pub extra_clients: Vec<SimClient>,
+}
+
+/// An OAuth client of the simulated org.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimClient {
+    /// Client id.
+    pub id: String,
+    /// Client secret.
+    pub secret: String,
+    /// Permissions granted (a subset of [`ALL_PERMISSIONS`]).
+    pub permissions: Vec<String>,
+}
+
+impl std::str::FromStr for SimClient {
+    type Err = String;
+
+    /// Parses `ID:SECRET:PERMISSION,PERMISSION…` (an empty list means no permissions).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.splitn(3, ':');
+        let (Some(id), Some(secret), Some(perms)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(format!("{s:?} is not ID:SECRET:PERMISSIONS"));
+        };
+        if id.is_empty() || secret.is_empty() {
+            return Err(format!("{s:?} needs a non-empty client id and secret"));
+        }
+        let permissions: Vec<String> = perms
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let Some(bad) = permissions
+            .iter()
+            .find(|p| !ALL_PERMISSIONS.contains(&p.as_str()))
+        {
+            return Err(format!(
+                "unknown permission {bad:?}; use {}",
+                ALL_PERMISSIONS.join(", ")
+            ));
+        }
+        Ok(SimClient {
+            id: id.to_string(),
+            secret: secret.to_string(),
+            permissions,
+        })
+    }
 }
 
 impl Default for SimConfig {
@@ -132,6 +181,7 @@ impl Default for SimConfig {
             sl_options: SlOptions::default(),
             traffic_scale: 1.0,
             fixed_now_ms: None,
+            extra_clients: Vec::new(),
         }
     }
 }
@@ -142,3 +192,19 @@ pub const ALL_PERMISSIONS: [&str; 3] = [
     "analytics:queueObservation:view",
     "routing:queue:view",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Extra clients parse from ID:SECRET:PERMISSIONS, colons in permissions included.
+    #[test]
+    fn extra_client_syntax() {
+        let c: SimClient = "ro:pw:routing:queue:view".parse().expect("valid");
+        assert_eq!(c.permissions, vec!["routing:queue:view"]);
+        let none: SimClient = "x:y:".parse().expect("valid");
+        assert!(none.permissions.is_empty());
+        assert!("x:y:admin:all".parse::<SimClient>().is_err());
+        assert!("just-an-id".parse::<SimClient>().is_err());
+    }
+}

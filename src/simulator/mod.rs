@@ -4,11 +4,11 @@
 //! limits and injectable faults.
 //!
 //! # Layout
-//! - [`config`]: every knob and its default; [`SimulateArgs`] maps flags onto it.
+//! - [`config`]: every knob and its default; [`SimulateFlags`] maps flags onto it.
 //! - `org`, `names`, `media`: the org (queues, divisions, media, service levels).
 //! - `traffic`, `conversation`, `realtime`: the traffic model, metric events at
 //!   emission time, and the real-time state derived from them.
-//! - `query`, `filter`, `buckets`, `aggregate`: aggregate queries.
+//! - `query`, `filter`, `buckets`, `aggregate`, `aggregate_render`: aggregate queries.
 //! - `observations`, `routing`, `auth`: the other endpoints.
 //! - `server`, `control`, `errors`, `urlenc`, `rng`: HTTP plumbing.
 
@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod aggregate;
+mod aggregate_render;
 mod auth;
 mod buckets;
 mod catalog;
@@ -37,7 +38,7 @@ mod traffic;
 mod urlenc;
 
 pub use config::{
-    EmptyResults, ExpiredTokenCode, LongestMode, SimConfig, SlOptions, ALL_PERMISSIONS,
+    EmptyResults, ExpiredTokenCode, LongestMode, SimClient, SimConfig, SlOptions, ALL_PERMISSIONS,
 };
 pub use control::{Control, Fault, SimEndpoint};
 pub use conversation::{Conversation, Event};
@@ -46,9 +47,17 @@ pub use realtime::{MediaObservation, QueueUsers};
 pub use server::{spawn, SimHandle};
 pub use traffic::{arrival_profile, Outcome, MAX_LIFETIME_MS, SLOT_MS};
 
-/// `genesys_exporter simulate` flags.
+/// `genesys_exporter simulate` flags (boxed, so the subcommand enum stays small).
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
+    /// The flags themselves.
+    #[command(flatten)]
+    pub flags: Box<SimulateFlags>,
+}
+
+/// Every `genesys_exporter simulate` flag, each with an environment variable.
+#[derive(Debug, clap::Args)]
+pub struct SimulateFlags {
     /// Address to listen on (port 0 picks a free port).
     #[arg(
         long,
@@ -147,9 +156,21 @@ pub struct SimulateArgs {
     /// Multiplier on every arrival rate.
     #[arg(long = "traffic-scale", env = "GENESYS_SIMULATOR_TRAFFIC_SCALE", default_value_t = 1.0, value_parser = parse_scale)]
     pub traffic_scale: f64,
+    /// A further OAuth client, `ID:SECRET:PERMISSION,PERMISSION…` (repeatable; an
+    /// empty permission list gives a client without permissions). In the
+    /// environment variable, separate clients with `;`.
+    #[arg(
+        long = "extra-client",
+        env = "GENESYS_SIMULATOR_EXTRA_CLIENTS",
+        value_delimiter = ';'
+    )]
+    pub extra_clients: Vec<SimClient>,
+    /// Freeze the clock at this instant (RFC 3339, e.g. 2025-03-12T10:15:00Z) instead of the wall clock.
+    #[arg(long = "fixed-now", env = "GENESYS_SIMULATOR_FIXED_NOW", value_parser = parse_now)]
+    pub fixed_now: Option<i64>,
 }
 
-impl SimulateArgs {
+impl SimulateFlags {
     /// The configuration these flags describe.
     pub fn to_config(&self) -> SimConfig {
         SimConfig {
@@ -176,6 +197,8 @@ impl SimulateArgs {
             },
             observation_detail_cap: self.observation_detail_cap as usize,
             traffic_scale: self.traffic_scale,
+            fixed_now_ms: self.fixed_now,
+            extra_clients: self.extra_clients.clone(),
             ..SimConfig::default()
         }
     }
@@ -188,6 +211,10 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_now(s: &str) -> Result<i64, String> {
+    crate::timefmt::parse_instant(s).ok_or_else(|| format!("{s:?} is not an ISO-8601 instant"))
+}
+
 fn parse_scale(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
@@ -197,6 +224,7 @@ fn parse_scale(s: &str) -> Result<f64, String> {
 
 /// Runs the simulator until Ctrl-C or SIGTERM.
 pub async fn run_command(args: SimulateArgs) -> ExitCode {
+    let args = args.flags;
     let config = args.to_config();
     let listener = match tokio::net::TcpListener::bind(&args.listen).await {
         Ok(l) => l,

@@ -1,4 +1,5 @@
-//! `GET /api/v2/routing/queues`: filters, sorting and the paging envelope (API notes §5, §10.5).
+//! `GET /api/v2/routing/queues`: filters, sorting and the paging envelope (API notes
+//! §5, §10.5); also `GET /api/v2/routing/queues/{id}`.
 
 use serde_json::{json, Map, Value};
 
@@ -79,6 +80,12 @@ pub(crate) fn list(
         );
     }
     Ok(Value::Object(body))
+}
+
+/// `GET /api/v2/routing/queues/{id}`: one active queue, or 404.
+pub(crate) fn get_one(org: &OrgModel, id: &str, now: i64) -> Result<Value, ApiError> {
+    let i = org.active_index(id).ok_or_else(ApiError::not_found)?;
+    Ok(queue_json(org, &org.queues[i], now))
 }
 
 /// One queue entity, as `GET /api/v2/routing/queues` returns it.

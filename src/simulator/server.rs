@@ -112,6 +112,7 @@ fn route(method: &Method, path: &str) -> Route {
             (Method::POST, SimEndpoint::Aggregates)
         }
         "/api/v2/analytics/queues/observations/query" => (Method::POST, SimEndpoint::Observations),
+        p if queue_id_of(p).is_some() => (Method::GET, SimEndpoint::Queues),
         _ => return Route::Unknown,
     };
     if *method == want {
@@ -119,6 +120,12 @@ fn route(method: &Method, path: &str) -> Route {
     } else {
         Route::WrongMethod
     }
+}
+
+/// The id in `/api/v2/routing/queues/{id}`.
+fn queue_id_of(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/api/v2/routing/queues/")?;
+    (!id.is_empty() && !id.contains('/')).then_some(id)
 }
 
 /// Rate-limit header values of a response.
@@ -144,6 +151,20 @@ async fn handle(
         reset: 60,
     };
     let result = pipeline(&shared, &method, &uri, &headers, &body, &mut rate).await;
+    let result = match result {
+        Ok(Step::Compute(ep)) => {
+            // Evaluation is CPU-bound (up to seconds for month-long queries over
+            // thousands of queues), so it runs off the async workers.
+            let task_shared = shared.clone();
+            let task_uri = uri.clone();
+            tokio::task::spawn_blocking(move || endpoint(&task_shared, ep, &task_uri, &body))
+                .await
+                .unwrap_or_else(|_| Err(ApiError::server(500, None)))
+                .map_err(Failure::Api)
+        }
+        Ok(Step::Done(reply)) => Ok(reply),
+        Err(e) => Err(e),
+    };
     let (status, body, retry_after) = match result {
         Ok(Reply::Json(v)) => (200, v.to_string(), None),
         Ok(Reply::Raw(text)) => (200, text, None),
@@ -183,9 +204,18 @@ fn respond(
     resp
 }
 
+/// A successful body.
 enum Reply {
     Json(Value),
     Raw(String),
+}
+
+/// Where the request pipeline left a request.
+enum Step {
+    /// Answered already (token endpoint, faults).
+    Done(Reply),
+    /// Admitted; the endpoint's answer is still to be computed.
+    Compute(SimEndpoint),
 }
 
 enum Failure {
@@ -206,7 +236,7 @@ async fn pipeline(
     headers: &HeaderMap,
     body: &[u8],
     rate: &mut RateHeaders,
-) -> Result<Reply, Failure> {
+) -> Result<Step, Failure> {
     let ep = match route(method, uri.path()) {
         Route::Endpoint(ep) => ep,
         Route::WrongMethod => return Err(ApiError::method_not_allowed().into()),
@@ -237,9 +267,8 @@ async fn pipeline(
         }) => return Err(ApiError::server(status, retry_after).into()),
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::MalformedBody) => {
-            return Ok(Reply::Raw(
-                "{\"results\": [{\"group\": {\"queueId\": ".to_string(),
-            ))
+            let truncated = "{\"results\": [{\"group\": {\"queueId\": ";
+            return Ok(Step::Done(Reply::Raw(truncated.to_string())));
         }
         None => {}
     }
@@ -257,11 +286,11 @@ async fn pipeline(
                 Instant::now(),
             )
             .map_err(Failure::OAuth)?;
-        return Ok(Reply::Json(json!({
+        return Ok(Step::Done(Reply::Json(json!({
             "access_token": issued.access_token,
             "token_type": "bearer",
             "expires_in": issued.expires_in,
-        })));
+        }))));
     }
     let token = {
         let mut auth = shared.auth();
@@ -297,17 +326,20 @@ async fn pipeline(
             return Err(ApiError::unsupported_media_type().into());
         }
     }
-    Ok(Reply::Json(endpoint(shared, ep, uri, body)?))
+    Ok(Step::Compute(ep))
 }
 
-fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<Value, ApiError> {
+fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<Reply, ApiError> {
     let c = &shared.config;
     let now = shared.now_ms();
     match ep {
-        SimEndpoint::Queues => {
-            let params = parse_pairs(uri.query().unwrap_or(""));
-            routing::list(&shared.org, &params, c.max_page_size, now)
-        }
+        SimEndpoint::Queues => match queue_id_of(uri.path().trim_end_matches('/')) {
+            Some(id) => routing::get_one(&shared.org, id, now).map(Reply::Json),
+            None => {
+                let params = parse_pairs(uri.query().unwrap_or(""));
+                routing::list(&shared.org, &params, c.max_page_size, now).map(Reply::Json)
+            }
+        },
         SimEndpoint::Aggregates => {
             let limits = Limits {
                 max_interval_days: c.max_interval_days,
@@ -315,7 +347,12 @@ fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<
                 max_buckets: c.max_buckets,
             };
             let q = query::parse(body, limits)?;
-            Ok(aggregate::answer(&shared.org, &q, now, c.empty_results))
+            Ok(Reply::Raw(aggregate::answer(
+                &shared.org,
+                &q,
+                now,
+                c.empty_results,
+            )))
         }
         SimEndpoint::Observations => {
             let q = observations::parse(body, c.max_predicates)?;
@@ -323,7 +360,12 @@ fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<
                 longest: c.longest_mode,
                 detail_cap: c.observation_detail_cap.max(2),
             };
-            Ok(observations::answer(&shared.org, &q, now, opts))
+            Ok(Reply::Json(observations::answer(
+                &shared.org,
+                &q,
+                now,
+                opts,
+            )))
         }
         SimEndpoint::Token => Err(ApiError::not_found()),
     }

@@ -299,3 +299,22 @@ pub fn assert_stat(metric: &str, got: &Value, want: &Stat, context: &str) {
         );
     }
 }
+
+/// True for a canonical 8-4-4-4-12 hexadecimal UUID.
+pub fn is_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+        && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+}
+
+/// Asserts a Platform API error: status, code, message fragment, contextId = correlation header.
+pub fn assert_error(r: &Reply, status: u16, code: &str, fragment: &str) {
+    assert_eq!(r.status, status, "status for {}", r.text);
+    assert_eq!(r.body["code"], code, "code in {}", r.text);
+    assert_eq!(r.body["status"], status);
+    let msg = r.body["message"].as_str().unwrap_or("");
+    assert!(msg.contains(fragment), "message {msg:?} lacks {fragment:?}");
+    assert_eq!(r.body["contextId"], r.header("inin-correlation-id"));
+    assert_eq!(r.body["details"], json!([]));
+    assert_eq!(r.body["errors"], json!([]));
+}

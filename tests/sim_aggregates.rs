@@ -1,12 +1,12 @@
-//! Simulator semantics over real HTTP: aggregates equal the ground truth from
-//! the model's conversation events, are deterministic and additive, follow the
-//! time zone, drop dimensions a metric lacks; observations match the model.
+//! Simulator aggregates over real HTTP: they equal the ground truth computed
+//! from the model's conversation events, are deterministic and additive, follow
+//! the time zone, drop dimensions a metric lacks, and look like a contact center.
 
 mod sim_support;
 
 use std::collections::BTreeMap;
 
-use genesys_exporter::simulator::{EmptyResults, LongestMode, Outcome, SimConfig, SlOptions};
+use genesys_exporter::simulator::{EmptyResults, SimConfig, SlOptions};
 use genesys_exporter::timefmt::format_interval;
 use serde_json::{json, Value};
 use sim_support::{
@@ -128,8 +128,14 @@ async fn aggregates_equal_ground_truth() {
 /// Two simulators with the same seed answer identically; another seed differs.
 #[tokio::test]
 async fn same_seed_same_answers() {
-    let a = start(SimConfig::default()).await;
-    let b = start(SimConfig::default()).await;
+    // The queue list's joinedMemberCount follows the clock, so both simulators
+    // share a frozen one (after the queried interval).
+    let frozen = SimConfig {
+        fixed_now_ms: Some(ms("2025-06-01T00:00:00Z")),
+        ..SimConfig::default()
+    };
+    let a = start(frozen.clone()).await;
+    let b = start(frozen).await;
     let c = start(SimConfig {
         seed: 2,
         ..SimConfig::default()
@@ -384,224 +390,6 @@ async fn empty_results_and_no_future() {
     }
 }
 
-/// Observations equal the model's state at the frozen now, computed from conversation fields.
-#[tokio::test]
-async fn observations_match_the_model() {
-    let now = ms("2025-03-12T10:15:30.500Z");
-    let sim = start(SimConfig {
-        fixed_now_ms: Some(now),
-        observation_detail_cap: 4,
-        ..SimConfig::default()
-    })
-    .await;
-    let token = sim.token().await;
-    let model = sim.handle.model();
-    let queues = model.queues();
-    let ids: Vec<String> = queues.iter().map(|q| q.id.clone()).collect();
-    let req = json!({"filter": queue_filter(&ids), "metrics": ["oWaiting", "oInteracting", "oAlerting", "oLongestWaiting", "oMemberUsers", "oActiveUsers", "oOnQueueUsers", "oUserRoutingStatuses", "oUserPresences", "oOffQueueUsers"], "detailMetrics": ["oWaiting"]});
-    let r = sim.observations(&token, &req).await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let mappings = r.body["systemToOrganizationMappings"]
-        .as_object()
-        .expect("mappings");
-    assert!(mappings.contains_key("ON_QUEUE") && mappings.contains_key("OFFLINE"));
-    let mut seen_waiting = 0;
-    for q in &queues {
-        for m in &q.media {
-            let (mut waiting, mut alerting, mut interacting, mut oldest) =
-                (0u64, 0u64, 0u64, None::<i64>);
-            for c in model.conversations(&q.id, &m.media_type, now - 1, now) {
-                let alert_start = c.wait_end_ms - c.alert_ms;
-                if c.offered_ms < now && now <= alert_start {
-                    waiting += 1;
-                    oldest = Some(oldest.map_or(c.offered_ms, |o| o.min(c.offered_ms)));
-                } else if c.outcome == Outcome::Answered
-                    && alert_start < now
-                    && now <= c.wait_end_ms
-                {
-                    alerting += 1;
-                } else if c.outcome == Outcome::Answered
-                    && c.wait_end_ms < now
-                    && now <= c.talk_end_ms
-                {
-                    interacting += 1;
-                }
-            }
-            seen_waiting += waiting;
-            let group = r.body["results"]
-                .as_array()
-                .expect("results")
-                .iter()
-                .find(|g| g["group"] == json!({"queueId": q.id, "mediaType": m.media_type}))
-                .unwrap_or_else(|| panic!("no group for {} {}", q.name, m.media_type));
-            let metric = |name: &str| {
-                group["data"]
-                    .as_array()
-                    .expect("data")
-                    .iter()
-                    .find(|d| d["metric"] == name)
-                    .cloned()
-            };
-            assert_eq!(
-                metric("oWaiting").expect("oWaiting")["stats"]["count"],
-                waiting,
-                "{} {}",
-                q.name,
-                m.media_type
-            );
-            assert_eq!(
-                metric("oAlerting").expect("oAlerting")["stats"]["count"],
-                alerting
-            );
-            assert_eq!(
-                metric("oInteracting").expect("oInteracting")["stats"]["count"],
-                interacting
-            );
-            assert_eq!(
-                metric("oLongestWaiting").map(|d| d["stats"]["calculatedMetricValue"].clone()),
-                oldest.map(|o| json!(o))
-            );
-            let w = metric("oWaiting").expect("oWaiting");
-            let obs = w["observations"].as_array().expect("observations");
-            assert_eq!(w["truncated"], waiting > 4);
-            assert_eq!(obs.len() as u64, waiting.min(4));
-            let dates: Vec<&str> = obs
-                .iter()
-                .map(|o| o["observationDate"].as_str().expect("date"))
-                .collect();
-            assert!(dates.windows(2).all(|p| p[0] <= p[1]), "ascending");
-            if let Some(o) = oldest {
-                assert_eq!(dates[0], genesys_exporter::timefmt::format_instant(o));
-            }
-        }
-        let users = model.users(&q.id, now);
-        let ug = r.body["results"]
-            .as_array()
-            .expect("results")
-            .iter()
-            .find(|g| g["group"] == json!({"queueId": q.id}))
-            .expect("user group");
-        let count = |metric: &str, qual: Option<&str>| -> u64 {
-            ug["data"]
-                .as_array()
-                .expect("data")
-                .iter()
-                .filter(|d| d["metric"] == metric && qual.is_none_or(|x| d["qualifier"] == x))
-                .map(|d| d["stats"]["count"].as_u64().expect("count"))
-                .sum()
-        };
-        assert_eq!(count("oMemberUsers", None), users.members);
-        assert_eq!(count("oActiveUsers", None), users.active);
-        assert_eq!(
-            count("oUserRoutingStatuses", None),
-            users.members,
-            "routing statuses cover every member"
-        );
-        assert_eq!(
-            count("oUserPresences", None),
-            users.members,
-            "presences cover every member"
-        );
-        for (status, n) in &users.on_queue {
-            assert_eq!(count("oOnQueueUsers", Some(status)), *n);
-        }
-        let busy: u64 = q
-            .media
-            .iter()
-            .map(|m| {
-                let o = model.observe(&q.id, &m.media_type, now);
-                o.interacting + o.alerting
-            })
-            .sum();
-        assert!(
-            users.on_queue["INTERACTING"] >= busy.min(users.active),
-            "agents cover live interactions"
-        );
-    }
-    assert!(seen_waiting > 0, "a busy morning has someone waiting");
-    sim.handle.shutdown().await;
-}
-
-/// oLongestWaiting can be reported as a duration instead of an epoch.
-#[tokio::test]
-async fn longest_waiting_duration_knob() {
-    let now = ms("2025-03-12T10:15:30.500Z");
-    let sim = start(SimConfig {
-        fixed_now_ms: Some(now),
-        longest_mode: LongestMode::DurationMs,
-        ..SimConfig::default()
-    })
-    .await;
-    let token = sim.token().await;
-    let model = sim.handle.model();
-    let q = model
-        .queues()
-        .into_iter()
-        .find(|q| {
-            q.media
-                .iter()
-                .any(|m| model.observe(&q.id, &m.media_type, now).waiting > 0)
-        })
-        .expect("someone waits");
-    let media = q
-        .media
-        .iter()
-        .find(|m| model.observe(&q.id, &m.media_type, now).waiting > 0)
-        .expect("media");
-    let since = model
-        .observe(&q.id, &media.media_type, now)
-        .oldest_waiting_since_ms
-        .expect("oldest");
-    let req = json!({"filter": {"type": "and", "predicates": [{"dimension": "queueId", "value": q.id}, {"dimension": "mediaType", "value": media.media_type}]}, "metrics": ["oLongestWaiting"]});
-    let r = sim.observations(&token, &req).await;
-    let results = r.body["results"].as_array().expect("results");
-    assert_eq!(
-        results.len(),
-        1,
-        "only the filtered media group (no user metrics asked)"
-    );
-    assert_eq!(
-        results[0]["data"][0]["stats"]["calculatedMetricValue"],
-        json!(now - since)
-    );
-    sim.handle.shutdown().await;
-}
-
-/// A removed queue disappears from every endpoint and comes back when restored.
-#[tokio::test]
-async fn removed_queues_vanish() {
-    let sim = start(SimConfig::default()).await;
-    let token = sim.token().await;
-    let ctl = sim.handle.control();
-    let q = sim.handle.model().queues()[2].clone();
-    ctl.remove_queue(&q.id);
-    let list = sim
-        .get("/api/v2/routing/queues?pageSize=100", Some(&token))
-        .await;
-    assert_eq!(list.body["total"], 11);
-    assert!(!list.text.contains(&q.id));
-    let agg = sim
-        .aggregates(
-            &token,
-            &body(ms(FROM), ms(TO), None, std::slice::from_ref(&q.id)),
-        )
-        .await;
-    assert_eq!(agg.body, json!({}));
-    let obs = sim
-        .observations(
-            &token,
-            &json!({"filter": queue_filter(std::slice::from_ref(&q.id)), "metrics": ["oWaiting"]}),
-        )
-        .await;
-    assert_eq!(obs.body["results"], json!([]));
-    ctl.restore_queue(&q.id);
-    assert_eq!(
-        sim.get("/api/v2/routing/queues", Some(&token)).await.body["total"],
-        12
-    );
-    sim.handle.shutdown().await;
-}
-
 /// Over a weekday the traffic looks like a contact center: few abandons, ASA in seconds, AHT in minutes.
 #[tokio::test]
 async fn daily_figures_are_plausible() {
@@ -687,5 +475,93 @@ async fn large_org_answers() {
             );
         }
     }
+    sim.handle.shutdown().await;
+}
+
+/// topN keeps the `limit` groups with the largest sort metric, in descending order.
+#[tokio::test]
+async fn top_n_ranks_groups() {
+    let sim = start(SimConfig::default()).await;
+    let token = sim.token().await;
+    let model = sim.handle.model();
+    let (from, to) = (ms(FROM), ms(TO));
+    let mut want: Vec<i64> = Vec::new();
+    for q in model.queues() {
+        for m in &q.media {
+            let t = truth(
+                &model,
+                &q.id,
+                &m.media_type,
+                &[(from, to)],
+                SlOptions::default(),
+            );
+            if let Some(s) = t.values().next().and_then(|b| b.get("tAnswered")) {
+                want.push(s.sum);
+            }
+        }
+    }
+    want.sort_unstable_by(|a, b| b.cmp(a));
+    let mut b = body(from, to, None, &ids(&sim));
+    b["metrics"] = json!(["tAnswered", "nOffered"]);
+    b["queryType"] = json!("topN");
+    b["sortMetric"] = json!({"name": "tAnswered", "function": "sum"});
+    b["limit"] = json!(3);
+    let r = sim.aggregates(&token, &b).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got: Vec<i64> = r.body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|g| {
+            g["data"][0]["metrics"][0]["stats"]["sum"]
+                .as_i64()
+                .expect("sum")
+        })
+        .collect();
+    assert_eq!(got, want[..3].to_vec());
+    sim.handle.shutdown().await;
+}
+
+/// A userId predicate keeps only the events that carry that agent.
+#[tokio::test]
+async fn user_filter_selects_agent_events() {
+    let sim = start(SimConfig::default()).await;
+    let token = sim.token().await;
+    let model = sim.handle.model();
+    let q = model.queues()[0].clone();
+    let (from, to) = (ms(FROM), ms(TO));
+    let convs = model.conversations(&q.id, "voice", from, to);
+    let user = convs
+        .iter()
+        .find_map(|c| c.user_id.clone())
+        .expect("an answered call");
+    let answered = convs
+        .iter()
+        .filter(|c| c.user_id.as_deref() == Some(user.as_str()))
+        .flat_map(|c| c.events())
+        .filter(|e| e.metric == "tAnswered" && from <= e.at_ms && e.at_ms < to)
+        .count() as i64;
+    let b = json!({
+        "interval": format_interval(from, to),
+        "groupBy": ["queueId"],
+        "filter": {"type": "and", "predicates": [
+            {"dimension": "queueId", "value": q.id},
+            {"dimension": "mediaType", "value": "voice"},
+            {"dimension": "userId", "operator": "matches", "value": user},
+        ]},
+        "metrics": ["tAnswered", "nOffered"],
+    });
+    let r = sim.aggregates(&token, &b).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let results = r.body["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "one queue, one media type");
+    let metrics = &results[0]["data"][0]["metrics"];
+    assert_eq!(
+        metrics.as_array().map(Vec::len),
+        Some(1),
+        "nOffered carries no userId"
+    );
+    assert_eq!(metrics[0]["metric"], "tAnswered");
+    assert_eq!(metrics[0]["stats"]["count"], answered);
     sim.handle.shutdown().await;
 }
