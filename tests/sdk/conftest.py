@@ -48,7 +48,8 @@ class Simulator:
         self.log = tempfile.TemporaryFile(mode="w+")
         argv = [str(BINARY), "simulate", "--listen", "127.0.0.1:0", "--log.level", "warn"]
         for name, value in self.flags.items():
-            argv += [name, value]
+            for one in value if isinstance(value, list) else [value]:
+                argv += [name, one]
         self.argv = argv
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log,
@@ -99,7 +100,8 @@ class Simulator:
 
 @pytest.fixture(scope="session")
 def start_simulator():
-    """Factory: `start_simulator(**{'--flag': 'value'})` starts one more simulator."""
+    """Factory: `start_simulator(**{'--flag': 'value'})` starts one more simulator (a list value
+    repeats the flag)."""
     if not BINARY.is_file():
         pytest.fail(f"simulator binary {BINARY} not found: run `cargo build --bins` first")
     started = []

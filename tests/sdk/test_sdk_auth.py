@@ -185,11 +185,13 @@ def test_token_error_status_is_configurable(start_simulator):
 
 
 LIMITED_ID, LIMITED_SECRET = "limited-client", "limited-secret"
+NOBODY_ID, NOBODY_SECRET = "no-permissions", "nobody-secret"
 
 
 def test_missing_permission_is_403_naming_it(start_simulator):
     """A client with only routing:queue:view lists queues but gets 403 `missing.any.permissions`
-    naming the analytics permission it lacks on each analytics query."""
+    naming the analytics permission it lacks on each analytics query; a client without any
+    permission gets 403 naming routing:queue:view on the queue list."""
     usage = subprocess.run([str(BINARY), "simulate", "--help"], capture_output=True, text=True,
                            timeout=60).stdout
     assert "--extra-client" in usage, (
@@ -197,7 +199,8 @@ def test_missing_permission_is_403_naming_it(start_simulator):
         "(expected --extra-client ID:SECRET:PERMISSION[,PERMISSION...]), so a client outside the "
         "process cannot reach the 403 path"
     )
-    sim = start_simulator(**{"--extra-client": f"{LIMITED_ID}:{LIMITED_SECRET}:routing:queue:view"})
+    sim = start_simulator(**{"--extra-client": [f"{LIMITED_ID}:{LIMITED_SECRET}:routing:queue:view",
+                                                f"{NOBODY_ID}:{NOBODY_SECRET}:"]})
     client = sim.client(LIMITED_ID, LIMITED_SECRET)
     ids = [q.id for q in RoutingApi(client).get_routing_queues(page_size=2).entities]
     analytics = AnalyticsApi(client)
@@ -209,6 +212,9 @@ def test_missing_permission_is_403_naming_it(start_simulator):
     ]:
         err = expect_api_error(call, 403, "missing.any.permissions")
         assert permission in err.message, err.message
+    nobody = sim.client(NOBODY_ID, NOBODY_SECRET)
+    err = expect_api_error(lambda: RoutingApi(nobody).get_routing_queues(), 403, "missing.any.permissions")
+    assert "routing:queue:view" in err.message, err.message
 
 
 def test_awkward_secret_via_basic_and_form(start_simulator):
