@@ -148,7 +148,8 @@ def test_day_figures_are_plausible(day):
 
 def test_pt30m_buckets_are_aligned_and_add_up_to_the_day(api, day, queues):
     """With granularity PT30M: buckets are aligned 30-minute UTC-rendered intervals from the interval
-    start, empty ones omitted, and their counts/sums/max/min/SL parts fold to the one-bucket day."""
+    start, empty ones omitted, and their counts/sums/max/min/SL parts fold to the one-bucket day;
+    a timeZone (America/New_York) does not move half-hour buckets aligned to the interval start."""
     window, whole, _ = day
     start, end = window
     response = query(api, kpi_query(window, list(queues), granularity="PT30M"))
@@ -165,6 +166,8 @@ def test_pt30m_buckets_are_aligned_and_add_up_to_the_day(api, day, queues):
             starts.add(b_start)
     assert len(starts) > 24, "fewer than half the half-hours of a day had any data"
     assert folded(response) == single_bucket(whole)
+    zoned = query(api, kpi_query(window, list(queues), granularity="PT30M", time_zone="America/New_York"))
+    assert metrics_by_group(zoned) == metrics_by_group(response), "PT30M buckets moved with timeZone"
 
 
 def test_adjacent_intervals_add_up(api, day, queues):
