@@ -248,10 +248,10 @@ fn catches_layout_faults() {
     });
 }
 
-/// The operations README describes every row and panel of the dashboard by its title.
+/// The README describes every row and panel of the dashboard by its title.
 #[test]
 fn readme_describes_every_panel() {
-    let readme = read("docs/README-ops.md");
+    let readme = read("README.md");
     for p in all_panels(&dashboard()) {
         let title = p["title"].as_str().expect("title");
         let needle = if p["type"] == "row" {
@@ -261,7 +261,7 @@ fn readme_describes_every_panel() {
         };
         assert!(
             readme.contains(&needle),
-            "docs/README-ops.md does not describe {needle:?}"
+            "README.md does not describe {needle:?}"
         );
     }
 }

@@ -94,7 +94,7 @@ impl SelfMetrics {
         let api_throttled = IntCounterVec::new(
             Opts::new(
                 "genesys_exporter_api_throttled_total",
-                "Times a Genesys API request waited for the rate limit (client-side pacing or a 429).",
+                "Times the exporter's own rate limiter (--api.requests-per-minute) held a Genesys API request back; HTTP 429 answers are counted in genesys_exporter_api_requests_total{code=\"429\"}.",
             ),
             &["endpoint"],
         )
