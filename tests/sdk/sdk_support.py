@@ -23,7 +23,7 @@ OUTDATED = "outdated_sdk_version"
 INSTANT_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"
 INTERVAL_RE = re.compile(rf"^({INSTANT_RE})/({INSTANT_RE})$")
 
-#: The queue KPI metrics an exporter asks for (genesys-api.md §2.5 example request).
+#: The queue KPI metrics an exporter asks for (the same list the exporter requests).
 KPI_METRICS = [
     "nOffered", "tAnswered", "tAbandon", "tShortAbandon", "tFlowOut", "tWait", "tHandle",
     "tTalkComplete", "tHeldComplete", "tAcw", "nTransferred", "nOverSla",
@@ -44,7 +44,7 @@ def no_retry_http_client():
 
     The stock SDK pool uses `urllib3.util.Retry()` with POST allowed, so it silently
     sleeps through up to 10 retries of a 429/503 that carries `Retry-After`
-    (genesys-api.md §7.5), and it sets no socket timeout at all.
+    (urllib3 honours Retry-After by default), and it sets no socket timeout at all.
     """
     http = DefaultHttpClient()
     http.rest_client.pool_manager = urllib3.PoolManager(
