@@ -20,7 +20,13 @@ promtool --version | head -1
 step "installing Python tools into .venv"
 VENV=".venv"
 if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
+  if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
+    # Debian's system Python ships venv separately.
+    rm -rf "$VENV"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv python3-pip >/dev/null
+    python3 -m venv "$VENV"
+  fi
 fi
 "$VENV/bin/pip" install -q --disable-pip-version-check -r scripts/requirements.txt
 export PATH="$PWD/$VENV/bin:$PATH"
