@@ -17,6 +17,11 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
 fi
 promtool --version | head -1
 
+if ! command -v python3 >/dev/null 2>&1; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+fi
+
 step "installing Python tools into .venv"
 VENV=".venv"
 if [ ! -x "$VENV/bin/python" ]; then
