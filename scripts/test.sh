@@ -46,7 +46,7 @@ step "cargo build (debug binary for script tests)"
 cargo build --locked --bins
 
 step "cargo test"
-cargo test --locked --all-targets
+cargo test --locked --all-targets --no-fail-fast
 
 for extra in scripts/test.d/*.sh; do
   [ -e "$extra" ] || continue

@@ -18,6 +18,7 @@ use super::selfmetrics::SelfMetrics;
 use super::snapshot::{window_snapshot, QueueSet, WindowTotals};
 use super::state::{PollKind, Shared};
 use super::window::ResolvedWindow;
+use crate::genesys::fanout::settle_all;
 use crate::genesys::{AggregateRequest, Client, ObservationSnapshot};
 
 /// The shortest per-cycle deadline, whatever the interval.
@@ -200,24 +201,26 @@ impl Poller {
         let plan = self.config.windows.plan(now_ms());
         let ids = set.ids();
         // The queries run concurrently; the client's limiter paces them all.
-        let mut running = tokio::task::JoinSet::new();
-        for (i, q) in plan.queries.iter().enumerate() {
-            let req = AggregateRequest {
-                start_ms: q.start_ms,
-                end_ms: q.end_ms,
-                granularity_ms: q.granularity_ms,
-                time_zone: None,
-                queue_ids: ids.clone(),
-                media_types: self.config.filter.media_types.clone(),
-            };
-            let client = self.client.clone();
-            running.spawn(async move { (i, client.aggregates(&req).await) });
-        }
-        let mut answers = vec![Vec::new(); plan.queries.len()];
-        while let Some(joined) = running.join_next().await {
-            let (i, answer) = joined.map_err(|e| format!("aggregates query task failed: {e}"))?;
-            answers[i] = answer.map_err(|e| e.to_string())?;
-        }
+        let calls = plan
+            .queries
+            .iter()
+            .map(|q| {
+                let req = AggregateRequest {
+                    start_ms: q.start_ms,
+                    end_ms: q.end_ms,
+                    granularity_ms: q.granularity_ms,
+                    time_zone: None,
+                    queue_ids: ids.clone(),
+                    media_types: self.config.filter.media_types.clone(),
+                };
+                let client = self.client.clone();
+                async move { client.aggregates(&req).await.map_err(|e| e.to_string()) }
+            })
+            .collect::<Vec<_>>();
+        let answers = settle_all(calls, |cause| {
+            format!("aggregates query task failed: {cause}")
+        })
+        .await?;
         let totals = fold_answers(&plan, &answers);
         let entry = Arc::new(WindowAnswer {
             windows: plan.windows,

@@ -69,7 +69,7 @@ impl SelfMetrics {
         let api_requests = IntCounterVec::new(
             Opts::new(
                 "genesys_exporter_api_requests_total",
-                "Genesys API requests sent, by endpoint and HTTP status code (or timeout/error).",
+                "Genesys API requests sent, by endpoint and HTTP status code (or timeout/error without a response, cancelled when abandoned at a poll deadline).",
             ),
             &["endpoint", "code"],
         )

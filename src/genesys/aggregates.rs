@@ -4,9 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use reqwest::{Method, Url};
-use tokio::task::JoinSet;
-
 use super::client::Client;
 use super::error::Error;
 use super::model::AggregateResponse;
@@ -129,42 +126,12 @@ impl Client {
         if req.queue_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let url = Url::parse(&format!(
-            "{}{}",
-            self.inner.api_base,
-            Endpoint::Aggregates.path()
-        ))
-        .map_err(|e| Error::Config(format!("invalid API base URL: {e}")))?;
-        let mut tasks = JoinSet::new();
-        for (index, chunk) in req
-            .queue_ids
-            .chunks(self.inner.config.chunk_size)
-            .enumerate()
-        {
-            let body = query::aggregate_body(req, chunk);
-            let client = self.clone();
-            let url = url.clone();
-            tasks.spawn(async move {
-                let response: Result<AggregateResponse, Error> = client
-                    .inner
-                    .call_json(Endpoint::Aggregates, Method::POST, url, Some(&body))
-                    .await;
-                (index, response)
-            });
-        }
-        let mut responses = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (index, response) = joined.map_err(|e| Error::Decode {
-                endpoint: Endpoint::Aggregates,
-                cause: format!("query task failed: {e}"),
-            })?;
-            responses.push((index, response?));
-        }
-        responses.sort_by_key(|(i, _)| *i);
-        Ok(series_from_responses(
-            req,
-            responses.into_iter().map(|(_, r)| r),
-        ))
+        let responses: Vec<AggregateResponse> = self
+            .post_chunked(Endpoint::Aggregates, &req.queue_ids, |chunk| {
+                query::aggregate_body(req, chunk)
+            })
+            .await?;
+        Ok(series_from_responses(req, responses))
     }
 }
 

@@ -16,7 +16,7 @@ use super::error::Error;
 use super::http::{self, Attempt};
 use super::limiter::{BudgetExhausted, Limiter};
 use super::oauth::TokenCache;
-use super::observer::{ApiObserver, Endpoint, RetryReason};
+use super::observer::{ApiObserver, AttemptRecord, Endpoint, RetryReason};
 use super::region;
 use super::retry::{Decision, Failure, Jitter, RetryPolicy};
 
@@ -194,12 +194,10 @@ impl Inner {
                 return Err(deadline_error);
             }
             let timeout = self.config.request_timeout.min(remaining);
-            let started = Instant::now();
+            let record = AttemptRecord::start(&*self.observer, endpoint);
             let attempt = http::send(build(), timeout, self.config.max_body_bytes).await;
             drop(slot);
-            let elapsed = started.elapsed();
-            self.observer
-                .request_finished(endpoint, &attempt.outcome_label(), elapsed);
+            let elapsed = record.finish(&attempt.outcome_label());
             tracing::debug!(
                 endpoint = endpoint.as_str(),
                 outcome = %attempt.outcome_label(),

@@ -6,7 +6,8 @@
 //! - [`region`]: the 18 SDK regions and the `api.` → `login.` host rule.
 //! - [`args`] / [`config`]: flags and the validated [`ClientConfig`].
 //! - [`client`]: the [`Client`] and its request loop; [`oauth`]: the token cache.
-//! - [`limiter`], [`retry`], [`http`]: budget, retry policy, one HTTP attempt.
+//! - [`limiter`], [`retry`], [`http`]: budget, retry policy, one HTTP attempt;
+//!   [`fanout`]: concurrent calls run to completion.
 //! - [`model`]: tolerant serde models; [`query`]: pure body builders.
 //! - [`queues`], [`aggregates`], [`observations`]: the three endpoints.
 //! - [`observer`]: instrumentation hooks; [`error`]: the [`Error`] type.
@@ -21,6 +22,7 @@ pub mod args;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod fanout;
 pub mod http;
 pub mod limiter;
 pub mod model;

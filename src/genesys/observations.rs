@@ -4,9 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use reqwest::{Method, Url};
-use tokio::task::JoinSet;
-
 use super::client::Client;
 use super::error::Error;
 use super::model::ObservationResponse;
@@ -153,37 +150,9 @@ impl Client {
         if queue_ids.is_empty() {
             return Ok(ObservationSnapshot::default());
         }
-        let url = Url::parse(&format!(
-            "{}{}",
-            self.inner.api_base,
-            Endpoint::Observations.path()
-        ))
-        .map_err(|e| Error::Config(format!("invalid API base URL: {e}")))?;
-        let mut tasks = JoinSet::new();
-        for chunk in queue_ids.chunks(self.inner.config.chunk_size) {
-            let body = query::observation_body(chunk);
-            let client = self.clone();
-            let url = url.clone();
-            tasks.spawn(async move {
-                client
-                    .inner
-                    .call_json::<ObservationResponse>(
-                        Endpoint::Observations,
-                        Method::POST,
-                        url,
-                        Some(&body),
-                    )
-                    .await
-            });
-        }
-        let mut responses = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            let response = joined.map_err(|e| Error::Decode {
-                endpoint: Endpoint::Observations,
-                cause: format!("query task failed: {e}"),
-            })?;
-            responses.push(response?);
-        }
+        let responses: Vec<ObservationResponse> = self
+            .post_chunked(Endpoint::Observations, queue_ids, query::observation_body)
+            .await?;
         let now_ms = jiff::Timestamp::now().as_millisecond();
         Ok(snapshot_from_responses(responses, now_ms))
     }

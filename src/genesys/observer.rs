@@ -100,16 +100,70 @@ impl RetryReason {
     }
 }
 
+/// The outcome of an attempt that was sent but whose caller stopped waiting
+/// for it (a poll deadline, shutdown): the answer, if any, was never read.
+pub const CANCELLED: &str = "cancelled";
+
 /// Receives one call per HTTP attempt, retry and client-side throttling wait.
 pub trait ApiObserver: Send + Sync + 'static {
     /// An HTTP attempt finished; `outcome` is the status code as text
-    /// (`"200"`, `"429"`), or `"timeout"` / `"error"` when no response arrived.
+    /// (`"200"`, `"429"`), `"timeout"` / `"error"` when no response arrived,
+    /// or [`CANCELLED`] when the caller stopped waiting for it.
     fn request_finished(&self, endpoint: Endpoint, outcome: &str, elapsed: Duration);
     /// The client is about to send a request again.
     fn retried(&self, endpoint: Endpoint, reason: RetryReason);
     /// The client's own rate limiter held a request back for `wait` to keep
     /// under `--api.requests-per-minute`.
     fn throttled(&self, endpoint: Endpoint, wait: Duration);
+}
+
+/// Reports one HTTP attempt exactly once: with its outcome through
+/// [`AttemptRecord::finish`], or as [`CANCELLED`] if it is dropped first
+/// (the future sending it was abandoned mid-flight).
+pub struct AttemptRecord<'a> {
+    observer: &'a dyn ApiObserver,
+    endpoint: Endpoint,
+    started: std::time::Instant,
+    open: bool,
+}
+
+impl fmt::Debug for AttemptRecord<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttemptRecord")
+            .field("endpoint", &self.endpoint)
+            .field("open", &self.open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> AttemptRecord<'a> {
+    /// Starts timing an attempt about to be sent.
+    pub fn start(observer: &'a dyn ApiObserver, endpoint: Endpoint) -> Self {
+        AttemptRecord {
+            observer,
+            endpoint,
+            started: std::time::Instant::now(),
+            open: true,
+        }
+    }
+
+    /// Reports the attempt's outcome; returns how long it took.
+    pub fn finish(mut self, outcome: &str) -> Duration {
+        self.open = false;
+        let elapsed = self.started.elapsed();
+        self.observer
+            .request_finished(self.endpoint, outcome, elapsed);
+        elapsed
+    }
+}
+
+impl Drop for AttemptRecord<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.observer
+                .request_finished(self.endpoint, CANCELLED, self.started.elapsed());
+        }
+    }
 }
 
 /// An observer that ignores everything.
@@ -124,7 +178,31 @@ impl ApiObserver for NoopObserver {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
+
+    /// Collects reported outcomes.
+    #[derive(Default)]
+    struct Outcomes(Mutex<Vec<String>>);
+
+    impl ApiObserver for Outcomes {
+        fn request_finished(&self, _: Endpoint, outcome: &str, _: Duration) {
+            self.0.lock().expect("lock").push(outcome.to_string());
+        }
+        fn retried(&self, _: Endpoint, _: RetryReason) {}
+        fn throttled(&self, _: Endpoint, _: Duration) {}
+    }
+
+    /// An attempt is reported once: with its outcome when finished, as
+    /// cancelled when abandoned.
+    #[test]
+    fn attempt_reported_once() {
+        let outcomes = Outcomes::default();
+        AttemptRecord::start(&outcomes, Endpoint::Aggregates).finish("429");
+        drop(AttemptRecord::start(&outcomes, Endpoint::Aggregates));
+        assert_eq!(*outcomes.0.lock().expect("lock"), ["429", CANCELLED]);
+    }
 
     /// Label values are the agreed metric label strings.
     #[test]
