@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Helpers for the live Prometheus test (scripts/test.d/50-prometheus-live.sh).
+"""Helpers for the live Prometheus tests (scripts/test.d/50-prometheus-live.sh and
+55-prometheus-tls.sh).
 Every wait is bounded; every address is the one given (the script passes loopback).
 
   prometheus_checks.py config SRC DEST TARGET INTERVAL
@@ -10,6 +11,10 @@ Every wait is bounded; every address is the one given (the script passes loopbac
       wait until URL answers 200
   prometheus_checks.py wait-scrapes PROMETHEUS JOB COUNT TIMEOUT_S
       wait until every target of JOB is up and has been scraped COUNT times
+  prometheus_checks.py target-down PROMETHEUS JOB ERROR_PART TIMEOUT_S
+      wait until every target of JOB is down with ERROR_PART in its last scrape error
+  prometheus_checks.py wait-value PROMETHEUS QUERY VALUE TIMEOUT_S
+      wait until QUERY returns at least one series and every one equals VALUE
   prometheus_checks.py rules PROMETHEUS TIMEOUT_S
       wait until every rule group has been evaluated; fail unless every rule is healthy
   prometheus_checks.py metrics-match METRICS_URL EXPORTED_TXT [MAY_BE_ABSENT]
@@ -98,6 +103,27 @@ def wait_scrapes(base, job, count, timeout_s):
     mine, scrapes = until(f"{count} successful scrapes of job {job}", timeout_s, probe)
     for t in mine:
         print(f"target {t['scrapeUrl']}: health {t['health']}, {scrapes:.0f} scrapes, last error {t['lastError']!r}")
+
+
+def target_down(base, job, error_part, timeout_s):
+    def probe():
+        targets = api(base, "/api/v1/targets", {"state": "active"})
+        if not targets:
+            return False
+        mine = [t for t in targets["activeTargets"] if t["labels"].get("job") == job]
+        down = mine and all(t["health"] == "down" and error_part in t["lastError"] for t in mine)
+        return down and mine
+    for t in until(f"job {job} to be down with {error_part!r}", timeout_s, probe):
+        print(f"target {t['scrapeUrl']} ({job}): health {t['health']}, last error {t['lastError']!r}")
+
+
+def wait_value(base, query, expected, timeout_s):
+    def probe():
+        data = api(base, "/api/v1/query", {"query": query})
+        values = [float(r["value"][1]) for r in data["result"]] if data else []
+        return values and all(v == float(expected) for v in values) and values
+    values = until(f"{query} == {expected}", timeout_s, probe)
+    print(f"{query}: {values}")
 
 
 def check_rules(base, timeout_s):
@@ -196,6 +222,10 @@ def main(argv):
         print(f"{args[0]}: 200")
     elif cmd == "wait-scrapes" and len(args) == 4:
         wait_scrapes(args[0], args[1], int(args[2]), float(args[3]))
+    elif cmd == "target-down" and len(args) == 4:
+        target_down(args[0], args[1], args[2], float(args[3]))
+    elif cmd == "wait-value" and len(args) == 4:
+        wait_value(args[0], args[1], args[2], float(args[3]))
     elif cmd == "rules" and len(args) == 2:
         check_rules(args[0], float(args[1]))
     elif cmd == "metrics-match" and len(args) in (2, 3):

@@ -9,13 +9,18 @@ step() { printf '\n==> %s\n' "$*"; }
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 
-step "installing system packages (prometheus, promtool)"
+step "installing system packages (prometheus, promtool, openssl)"
 if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq prometheus >/dev/null
 fi
 promtool --version | head -1
+if ! command -v openssl >/dev/null 2>&1; then
+  # Makes the test certificates of the TLS check.
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openssl >/dev/null
+fi
 
 if ! command -v python3 >/dev/null 2>&1; then
   $SUDO apt-get update -qq

@@ -14,6 +14,7 @@
 //! - [`timefmt`]: Genesys-style instants, intervals and ISO-8601 durations.
 //! - [`secret`]: a redacted string type for client secrets and tokens.
 //! - [`logging`]: tracing setup (`--log.level`, `--log.format`).
+//! - [`web`]: `--web.config.file`: TLS, basic authentication, security headers.
 
 pub mod cli;
 pub mod exporter;
@@ -24,3 +25,4 @@ pub mod report;
 pub mod secret;
 pub mod simulator;
 pub mod timefmt;
+pub mod web;

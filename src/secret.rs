@@ -1,4 +1,5 @@
-//! A string that must never be printed: OAuth client secrets and bearer tokens.
+//! A string that must never be printed: OAuth client secrets, bearer tokens,
+//! TLS keys and password hashes.
 //!
 //! `Debug` and `Display` both render `***`, so a secret can sit inside any config
 //! struct that derives `Debug` without leaking into logs, errors or panics. The
@@ -37,6 +38,13 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
+    }
+}
+
+/// Read from configuration files (web config passwords, inline keys).
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret::new)
     }
 }
 

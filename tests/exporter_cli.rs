@@ -3,25 +3,13 @@
 
 mod exporter_support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use exporter_support::*;
 use genesys_exporter::simulator::{SimConfig, SimEndpoint};
 
 const UP_TIMEOUT: Duration = Duration::from_secs(90);
-
-fn binary() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_genesys_exporter"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("GENESYS_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
-}
 
 fn check_config(args: &[&str], secret: Option<&str>) -> Output {
     let mut cmd = binary();
@@ -35,30 +23,15 @@ fn check_config(args: &[&str], secret: Option<&str>) -> Output {
 /// The real binary in --demo mode serves data, then exits 0 soon after SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_exits_cleanly_on_sigterm() {
-    let mut child = binary()
-        .args([
-            "--demo",
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--poll.interval",
-            "5s",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening on ").nth(1) {
-                let _ = tx.send(addr.trim().to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the bound address is printed");
+    let mut cmd = binary();
+    cmd.args([
+        "--demo",
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--poll.interval",
+        "5s",
+    ]);
+    let (mut child, base) = spawn_listening(cmd);
     wait_for_up(&base, 1.0, UP_TIMEOUT).await;
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

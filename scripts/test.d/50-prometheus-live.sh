@@ -20,26 +20,8 @@ DASHBOARD="grafana/dashboards/genesys-cloud-queues.json"
 SCRAPE_INTERVAL="2s"
 [ -x "$BIN" ] || { echo "50-prometheus-live: $BIN is missing; build it first (cargo build --bins)" >&2; exit 1; }
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  status=$?
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ "$status" -ne 0 ]; then
-    for log in "$work"/*.log; do
-      [ -e "$log" ] || continue
-      echo "---- last lines of $(basename "$log") ----" >&2
-      tail -n 30 "$log" >&2
-    done
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=scripts/live-common.bash
+source scripts/live-common.bash
 
 exporter_port="$(free_port)"
 "$BIN" --demo --web.listen-address "127.0.0.1:${exporter_port}" \

@@ -25,6 +25,12 @@ pub struct ExporterArgs {
     )]
     pub telemetry_path: String,
 
+    /// An exporter-toolkit web config file (YAML) enabling TLS, client
+    /// certificates, basic authentication and security headers; re-read when
+    /// it or a file it names changes.
+    #[arg(long = "web.config.file", env = "GENESYS_EXPORTER_WEB_CONFIG_FILE")]
+    pub web_config_file: Option<std::path::PathBuf>,
+
     /// How often the conversation aggregates (window gauges) are polled.
     #[arg(
         long = "poll.interval",

@@ -42,7 +42,10 @@ pub async fn check_config_command(args: CheckConfigArgs) -> ExitCode {
             }
         },
         None => {
-            println!("configuration OK (demo: the embedded simulator replaces Genesys Cloud)");
+            println!(
+                "configuration OK (demo: the embedded simulator replaces Genesys Cloud); {}",
+                web_summary(&config)
+            );
             return ExitCode::SUCCESS;
         }
     };
@@ -67,13 +70,25 @@ pub async fn check_config_command(args: CheckConfigArgs) -> ExitCode {
             } else {
                 ""
             };
-            println!("configuration OK: windows {}{online}", windows.join(", "));
+            println!(
+                "configuration OK: windows {}; {}{online}",
+                windows.join(", "),
+                web_summary(&config)
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("check-config: --online: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// How /metrics will be served, for the verdict line.
+fn web_summary(config: &Config) -> String {
+    match &config.web {
+        Some(web) => format!("web: {}", web.current().config.summary()),
+        None => String::from("web: plain HTTP, no authentication"),
     }
 }
 

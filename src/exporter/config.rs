@@ -1,6 +1,7 @@
 //! Validation of [`ExporterArgs`] into a [`Config`]: every problem becomes one
 //! line naming the flag (and its environment variable) to fix.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
@@ -8,6 +9,7 @@ use regex::Regex;
 
 use super::args::ExporterArgs;
 use super::window::{WindowKind, WindowSet, WindowSpec};
+use crate::web::WebConfigSource;
 
 /// The longest rolling window accepted (the simulator's and a cautious reading
 /// of Genesys's aggregate-query interval limit).
@@ -31,6 +33,8 @@ pub struct Config {
     pub filter: QueueFilter,
     /// Whether `--demo` was given.
     pub demo: bool,
+    /// The `--web.config.file`, loaded and watched for changes.
+    pub web: Option<Arc<WebConfigSource>>,
 }
 
 /// How often each poll kind runs.
@@ -153,6 +157,17 @@ impl Config {
         }
         let media_types = clean_list(&args.media_types);
         let divisions = clean_list(&args.queues_division);
+        let web = args.web_config_file.as_deref().and_then(|path| {
+            WebConfigSource::open(path)
+                .map_err(|e| {
+                    errors.push(format!(
+                        "--web.config.file ({}): {e}",
+                        env("WEB_CONFIG_FILE")
+                    ))
+                })
+                .ok()
+                .map(Arc::new)
+        });
 
         if !errors.is_empty() {
             return Err(errors);
@@ -185,6 +200,7 @@ impl Config {
                 media_types,
             },
             demo: args.demo,
+            web,
         })
     }
 }

@@ -43,6 +43,7 @@ pub use check::check_config_command;
 pub use config::Config;
 
 use crate::genesys::{Client, ClientConfig};
+use crate::web::listener::TlsListener;
 use selfmetrics::SelfMetrics;
 use state::Shared;
 
@@ -64,6 +65,7 @@ where
     let metrics = Arc::new(SelfMetrics::new());
     let client = Client::new(client, metrics.clone()).map_err(|e| e.to_string())?;
     let poll = config.poll;
+    let web = config.web.clone();
     let shared = Arc::new(Shared::new(
         [Some(poll.queues), Some(poll.aggregates), poll.observations],
         config.max_staleness,
@@ -74,14 +76,31 @@ where
         metrics: Arc::clone(&metrics),
         telemetry_path: Arc::from(config.telemetry_path.as_str()),
     };
+    let mut router = server::router(state);
+    let mut server_stop = stop_rx.clone();
+    let stopped = async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    };
+    if let Some(web) = &web {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            crate::web::auth::Guard::new(Arc::clone(web)),
+            crate::web::auth::layer,
+        ));
+    }
+    let mut server = match web.filter(|w| w.current().tls.is_some()) {
+        Some(web) => {
+            let listener = TlsListener::new(listener, web)
+                .map_err(|e| format!("cannot start the TLS listener: {e}"))?;
+            let server = axum::serve(listener, router).with_graceful_shutdown(stopped);
+            tokio::spawn(async move { server.await })
+        }
+        None => {
+            let server = axum::serve(listener, router).with_graceful_shutdown(stopped);
+            tokio::spawn(async move { server.await })
+        }
+    };
     let poller = poller::Poller::new(client, Arc::new(config), shared, metrics);
     let tasks = poller.spawn(stop_rx.clone());
-
-    let mut server_stop = stop_rx.clone();
-    let server = axum::serve(listener, server::router(state)).with_graceful_shutdown(async move {
-        let _ = server_stop.wait_for(|s| *s).await;
-    });
-    let mut server = tokio::spawn(async move { server.await });
 
     let early = tokio::select! {
         () = shutdown => None,
@@ -153,8 +172,12 @@ pub async fn run_command(args: ExporterArgs) -> ExitCode {
     };
     match listener.local_addr() {
         Ok(addr) => {
-            tracing::info!(address = %addr, path = %config.telemetry_path, "listening");
-            println!("genesys_exporter listening on http://{addr}");
+            let scheme = match &config.web {
+                Some(web) if web.current().tls.is_some() => "https",
+                _ => "http",
+            };
+            tracing::info!(address = %addr, path = %config.telemetry_path, scheme, "listening");
+            println!("genesys_exporter listening on {scheme}://{addr}");
         }
         Err(e) => tracing::warn!(error = %e, "cannot read the bound address"),
     }

@@ -16,6 +16,7 @@ use super::config::{ExpiredTokenCode, SimConfig, ALL_PERMISSIONS};
 use super::errors::{ApiError, OAuthError};
 use super::rng::uuid;
 use super::urlenc::parse_pairs;
+use crate::web::auth::basic_credentials;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
@@ -246,20 +247,6 @@ fn oauth(status: u16, error: &'static str, description: &'static str) -> OAuthEr
         error,
         description,
     }
-}
-
-/// `Basic base64(id:secret)` → `(id, secret)`.
-fn basic_credentials(header: &str) -> Option<(String, String)> {
-    let (scheme, rest) = header.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(rest.trim())
-        .ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    Some((id.to_string(), secret.to_string()))
 }
 
 fn entropy() -> (&'static RandomState, u64) {

@@ -9,7 +9,8 @@ pub mod truth;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -52,6 +53,40 @@ pub fn client_for(sim: &SimHandle) -> ClientConfig {
     c.request_timeout = Duration::from_secs(10);
     c.call_deadline = Duration::from_secs(20);
     c
+}
+
+/// The real binary, without any `GENESYS_*` variable of the test environment.
+pub fn binary() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_genesys_exporter"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GENESYS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// Spawns `cmd` (stderr discarded) and returns the child with the base URL
+/// from its `listening on …` line, waiting at most 60 s for it.
+pub fn spawn_listening(mut cmd: Command) -> (Child, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                let _ = tx.send(addr.trim().to_owned());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the bound address is printed");
+    (child, base)
 }
 
 /// A running exporter.
