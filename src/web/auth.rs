@@ -7,7 +7,7 @@
 //! remembered by a SHA-256 digest of user, password and hash — never the
 //! password itself — so a scrape every 15 s costs one verification in all.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::{Request, State};
@@ -18,6 +18,7 @@ use base64::Engine;
 use tokio::sync::Semaphore;
 
 use super::source::WebConfigSource;
+use crate::secret::Secret;
 
 /// Remembered successful logins before the memory is cleared.
 const REMEMBERED_MAX: usize = 1024;
@@ -46,15 +47,15 @@ impl Guard {
         })
     }
 
-    async fn authorised(&self, headers: &HeaderMap, users: &[(String, String)]) -> bool {
+    async fn authorised(&self, headers: &HeaderMap, users: &BTreeMap<String, Secret>) -> bool {
         let authorization = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         let Some((user, password)) = authorization.and_then(basic_credentials) else {
             return false;
         };
-        let known = users.iter().find(|(u, _)| *u == user);
-        let hash = known.map_or(DUMMY_HASH, |(_, h)| h.as_str()).to_string();
+        let known = users.get(&user);
+        let hash = known.map_or(DUMMY_HASH, Secret::expose).to_string();
         let key = digest(&user, &password, &hash);
         if known.is_some() && self.remembered().contains(&key) {
             return true;
@@ -88,13 +89,8 @@ impl Guard {
 /// The middleware: authenticate when users are configured, then add headers.
 pub async fn layer(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
     let loaded = guard.source.current();
-    let users: Vec<(String, String)> = loaded
-        .config
-        .users
-        .iter()
-        .map(|(u, h)| (u.clone(), h.expose().to_string()))
-        .collect();
-    let mut response = if users.is_empty() || guard.authorised(request.headers(), &users).await {
+    let users = &loaded.config.users;
+    let mut response = if users.is_empty() || guard.authorised(request.headers(), users).await {
         next.run(request).await
     } else {
         let mut refused = (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response();
