@@ -15,7 +15,7 @@ use client_support::*;
 use genesys_exporter::genesys::{
     AggregateRequest, Client, Endpoint, Error, NoopObserver, RetryReason,
 };
-use genesys_exporter::simulator::{Fault, LongestMode, SimConfig, SimEndpoint};
+use genesys_exporter::simulator::{Fault, LongestMode, SimConfig, SimEndpoint, TrafficProfile};
 use serde_json::json;
 
 fn demo_client(base: &str) -> (Client, Arc<Recorder>) {

@@ -1,12 +1,13 @@
 //! `--demo`: starts the embedded Genesys API simulator (default seed and
-//! queues) on a loopback port and returns a client configuration pointing at
-//! it with the simulator's demo credentials.
+//! queues, traffic at the weekday peak around the clock so the demo is busy
+//! whatever the hour) on a loopback port and returns a client configuration
+//! pointing at it with the simulator's demo credentials.
 
 use tokio::net::TcpListener;
 
 use crate::genesys::ClientConfig;
 use crate::secret::Secret;
-use crate::simulator::{self, SimConfig, SimHandle};
+use crate::simulator::{self, SimConfig, SimHandle, TrafficProfile};
 
 /// The running embedded simulator.
 #[derive(Debug)]
@@ -21,7 +22,10 @@ impl DemoSim {
 
 /// Starts the simulator on 127.0.0.1 (a free port) and configures the client for it.
 pub async fn start() -> Result<(ClientConfig, DemoSim), String> {
-    let config = SimConfig::default();
+    let config = SimConfig {
+        traffic_profile: TrafficProfile::Flat,
+        ..SimConfig::default()
+    };
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("cannot listen on a loopback port: {e}"))?;

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use super::profile::TrafficProfile;
+
 /// Service-level calculation options of the simulated org (API notes §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlOptions {
@@ -105,6 +107,8 @@ pub struct SimConfig {
     pub sl_options: SlOptions,
     /// Multiplier on every arrival rate (1.0 = the built-in traffic).
     pub traffic_scale: f64,
+    /// Daily arrival pattern.
+    pub traffic_profile: TrafficProfile,
     /// Freeze the simulator's clock at this epoch-ms instant (`None` = wall clock).
     pub fixed_now_ms: Option<i64>,
     /// Further OAuth clients, each with its own permissions.
@@ -180,6 +184,7 @@ impl Default for SimConfig {
             token_error_status: 401,
             sl_options: SlOptions::default(),
             traffic_scale: 1.0,
+            traffic_profile: TrafficProfile::Office,
             fixed_now_ms: None,
             extra_clients: Vec::new(),
         }

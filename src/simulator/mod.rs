@@ -6,7 +6,7 @@
 //! # Layout
 //! - [`config`]: every knob and its default; [`SimulateFlags`] maps flags onto it.
 //! - `org`, `names`, `media`: the org (queues, divisions, media, service levels).
-//! - `traffic`, `conversation`, `realtime`: the traffic model, metric events at
+//! - `profile`, `traffic`, `conversation`, `realtime`: the daily arrival profile, the traffic model, metric events at
 //!   emission time, and the real-time state derived from them.
 //! - `query`, `filter`, `buckets`, `aggregate`, `aggregate_render`: aggregate queries.
 //! - `observations`, `routing`, `auth`: the other endpoints.
@@ -29,6 +29,7 @@ mod media;
 mod names;
 mod observations;
 mod org;
+mod profile;
 mod query;
 mod realtime;
 mod rng;
@@ -43,9 +44,10 @@ pub use config::{
 pub use control::{Control, Fault, SimEndpoint};
 pub use conversation::{Conversation, Event};
 pub use org::{OrgModel, SimMedia, SimQueue};
+pub use profile::TrafficProfile;
 pub use realtime::{MediaObservation, QueueUsers};
 pub use server::{spawn, SimHandle};
-pub use traffic::{arrival_profile, Outcome, MAX_LIFETIME_MS, SLOT_MS};
+pub use traffic::{Outcome, MAX_LIFETIME_MS, SLOT_MS};
 
 /// `genesys_exporter simulate` flags (boxed, so the subcommand enum stays small).
 #[derive(Debug, clap::Args)]
@@ -156,6 +158,14 @@ pub struct SimulateFlags {
     /// Multiplier on every arrival rate.
     #[arg(long = "traffic-scale", env = "GENESYS_SIMULATOR_TRAFFIC_SCALE", default_value_t = 1.0, value_parser = parse_scale)]
     pub traffic_scale: f64,
+    /// Daily arrival pattern: "office" (UTC office hours, quiet nights and weekends) or "flat" (the weekday peak around the clock).
+    #[arg(
+        long = "traffic-profile",
+        env = "GENESYS_SIMULATOR_TRAFFIC_PROFILE",
+        value_enum,
+        default_value = "office"
+    )]
+    pub traffic_profile: TrafficProfile,
     /// A further OAuth client, `ID:SECRET:PERMISSION,PERMISSION…` (repeatable; an
     /// empty permission list gives a client without permissions). In the
     /// environment variable, separate clients with `;`.
@@ -197,6 +207,7 @@ impl SimulateFlags {
             },
             observation_detail_cap: self.observation_detail_cap as usize,
             traffic_scale: self.traffic_scale,
+            traffic_profile: self.traffic_profile,
             fixed_now_ms: self.fixed_now,
             extra_clients: self.extra_clients.clone(),
             ..SimConfig::default()

@@ -11,6 +11,7 @@ use std::sync::RwLock;
 use super::config::{SimConfig, SlOptions};
 use super::media::MediaKind;
 use super::names::{self, CURATED, DEPARTMENTS, DIVISIONS, MIXES, REGIONS, SYSTEM_PRESENCES};
+use super::profile::TrafficProfile;
 use super::rng::{uuid, Rng};
 
 /// One media type served by a queue, with its service-level configuration.
@@ -77,6 +78,7 @@ pub struct OrgModel {
     pub(crate) presence_ids: Vec<String>,
     pub(crate) sl: SlOptions,
     pub(crate) traffic_scale: f64,
+    pub(crate) traffic_profile: TrafficProfile,
 }
 
 impl OrgModel {
@@ -107,6 +109,7 @@ impl OrgModel {
                 .collect(),
             sl: config.sl_options,
             traffic_scale: config.traffic_scale,
+            traffic_profile: config.traffic_profile,
         }
     }
 

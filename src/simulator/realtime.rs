@@ -12,7 +12,7 @@ use super::media::MediaKind;
 use super::names::SYSTEM_PRESENCES;
 use super::org::{OrgModel, QueueDef};
 use super::rng::Rng;
-use super::traffic::{arrival_profile, ConvCore, Outcome, Stream};
+use super::traffic::{ConvCore, Outcome, Stream};
 
 /// Conversation counts of one queue × media type at an instant.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -148,7 +148,8 @@ impl OrgModel {
         let away = members - active;
         let period = now_ms.div_euclid(15 * 60_000) as u64;
         let mut rng = Rng::new(&[self.seed, 0x05F, q.index, period]);
-        let staffed = (active as f64 * (0.25 + 0.65 * arrival_profile(now_ms))).round() as u64;
+        let staffed =
+            (active as f64 * (0.25 + 0.65 * self.traffic_profile.level(now_ms))).round() as u64;
         let interacting = busy.min(active);
         let communicating = u64::from(rng.chance(0.3)).min(active - interacting);
         let not_responding = u64::from(rng.chance(0.1)).min(active - interacting - communicating);

@@ -2,7 +2,7 @@
 //!
 //! Time is cut into one-minute arrival slots per queue × media type. The number
 //! of arrivals in a slot is a Poisson draw (keyed by seed, queue, media, slot)
-//! whose mean is the queue's peak rate × a daily profile. Each arrival's fate
+//! whose mean is the queue's peak rate × the daily profile (`profile`). Each arrival's fate
 //! (wait, outcome, alert, talk, hold, ACW, transfer, agent, wrap-up) is drawn
 //! from its own keyed stream. A conversation lives at most [`MAX_LIFETIME_MS`],
 //! so a query over `[a, b)` only scans slots from `a − MAX_LIFETIME_MS` to `b`.
@@ -72,28 +72,6 @@ impl ConvCore {
     }
 }
 
-/// Daily arrival profile (0–1) at an instant: office-hours peaks (UTC), a lunch
-/// dip, quiet nights and weekends. Linear between hourly anchor points.
-pub fn arrival_profile(t_ms: i64) -> f64 {
-    const HOURS: [f64; 25] = [
-        0.04, 0.03, 0.03, 0.03, 0.04, 0.06, 0.12, 0.30, 0.60, 0.85, 1.00, 0.95, 0.80, 0.85, 0.95,
-        0.90, 0.80, 0.60, 0.40, 0.28, 0.20, 0.14, 0.09, 0.06, 0.04,
-    ];
-    let day_ms = 86_400_000;
-    let days = t_ms.div_euclid(day_ms);
-    let in_day = t_ms.rem_euclid(day_ms) as f64 / 3_600_000.0;
-    let h = in_day.floor() as usize;
-    let frac = in_day - h as f64;
-    let level = HOURS[h] + (HOURS[h + 1] - HOURS[h]) * frac;
-    // 1970-01-01 was a Thursday: (days + 4) % 7 gives 0 = Sunday, 6 = Saturday.
-    let weekday = (days + 4).rem_euclid(7);
-    if weekday == 0 || weekday == 6 {
-        level * 0.35
-    } else {
-        level
-    }
-}
-
 /// Everything needed to generate one queue × media type's traffic.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stream<'a> {
@@ -130,7 +108,7 @@ impl<'a> Stream<'a> {
     /// Number of arrivals in a slot.
     pub fn arrivals(&self, slot: i64) -> u32 {
         let lambda = self.media.rate_peak
-            * arrival_profile(slot * SLOT_MS + SLOT_MS / 2)
+            * self.org.traffic_profile.level(slot * SLOT_MS + SLOT_MS / 2)
             * self.org.traffic_scale;
         let mut rng = Rng::new(&[
             self.org.seed,
@@ -150,7 +128,7 @@ impl<'a> Stream<'a> {
         let max_wait = p.max_wait_ms;
         let mut rng = Rng::new(&self.conversation_key(slot, k));
         let offered = slot * SLOT_MS + rng.range(0, SLOT_MS - 1);
-        let load = 0.6 + 0.8 * arrival_profile(offered);
+        let load = 0.6 + 0.8 * self.org.traffic_profile.level(offered);
         let service = (rng.exp(p.service_mean * self.media.pressure * load).round() as i64)
             .max(p.alert.0 / 2 + 500);
         let patience = p
@@ -255,16 +233,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// The profile peaks on weekday mornings and is low at night and weekends.
-    #[test]
-    fn profile_shape() {
-        let monday_10h = 4 * 86_400_000 + 10 * 3_600_000; // 1970-01-05 was a Monday
-        let monday_3h = 4 * 86_400_000 + 3 * 3_600_000;
-        let saturday_10h = 2 * 86_400_000 + 10 * 3_600_000;
-        assert!((arrival_profile(monday_10h) - 1.0).abs() < 1e-9);
-        assert!(arrival_profile(monday_3h) < 0.1);
-        assert!(arrival_profile(saturday_10h) < 0.5);
     }
 }

@@ -109,6 +109,7 @@ async fn chunking_at_one_hundred() {
 async fn longest_waiting_epoch_is_normalised() {
     let sim = start_sim(SimConfig {
         queues: 40,
+        traffic_profile: TrafficProfile::Flat,
         ..SimConfig::default()
     })
     .await;

@@ -25,10 +25,13 @@ URL_RE = re.compile(r"http://(\d{1,3}(?:\.\d{1,3}){3}):(\d+)")
 CLIENT_ID = "sdk-contract-client"
 CLIENT_SECRET = "sdk-contract-secret"
 
-#: Flags of the default simulator: a generous rate limit so only the 429 test hits it.
+#: Flags of the default simulator: a generous rate limit so only the 429 test hits it, and
+#: traffic at the weekday peak around the clock, so real-time answers hold interactions
+#: whatever the hour the tests run at.
 DEFAULT_FLAGS = {
     "--seed": "4242",
     "--queues": "40",
+    "--traffic-profile": "flat",
     "--client-id": CLIENT_ID,
     "--client-secret": CLIENT_SECRET,
     "--rate-limit": "100000",
@@ -118,7 +121,7 @@ def start_simulator():
 
 @pytest.fixture(scope="session")
 def sim(start_simulator):
-    """The default simulator (seed 4242, 40 queues, no faults)."""
+    """The default simulator (seed 4242, 40 queues, flat traffic, no faults)."""
     return start_simulator()
 
 

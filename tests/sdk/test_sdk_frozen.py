@@ -10,7 +10,8 @@ from sdk_queries import all_queues, kpi_query, observation_query, single_bucket
 from sdk_support import assert_contract, raw_body
 
 NOW = datetime(2026, 11, 20, 10, 30, tzinfo=timezone.utc)
-FROZEN = {"--fixed-now": "2026-11-20T10:30:00Z", "--traffic-scale": "5"}
+#: A Friday morning under the office-hours profile: busy, and the same at every run.
+FROZEN = {"--fixed-now": "2026-11-20T10:30:00Z", "--traffic-scale": "5", "--traffic-profile": "office"}
 CAP = 4
 
 
