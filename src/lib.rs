@@ -13,7 +13,8 @@
 //! - [`kpi`]: pure KPI arithmetic shared by `report` and the exporter.
 //! - [`timefmt`]: Genesys-style instants, intervals and ISO-8601 durations.
 //! - [`secret`]: a redacted string type for client secrets and tokens.
-//! - [`logging`]: tracing setup (`--log.level`, `--log.format`).
+//! - [`logging`]: tracing setup (`--log.level`, `--log.format`): logfmt or JSON lines.
+//! - `tasks`: runs concurrent futures to completion (client fan-out, poller).
 //! - [`web`]: `--web.config.file`: TLS, basic authentication, security headers.
 
 pub mod cli;
@@ -24,5 +25,6 @@ pub mod logging;
 pub mod report;
 pub mod secret;
 pub mod simulator;
+mod tasks;
 pub mod timefmt;
 pub mod web;

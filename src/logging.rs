@@ -1,12 +1,25 @@
-//! Logging setup: `--log.level` and `--log.format` (logfmt or json) on stderr.
+//! Logging setup: `--log.level` and `--log.format` (logfmt or json) on stderr,
+//! one line per event.
 //!
 //! Logs go to stderr so that stdout stays clean for `report` output and for the
 //! simulator's "listening on" line.
+//!
+//! # Layout
+//! - `line`: one event rendered as a logfmt or JSON line (pure).
+//! - `layer`: the tracing layer that collects span and event fields.
+
+mod layer;
+mod line;
 
 use std::fmt;
+use std::io::Write as _;
 use std::str::FromStr;
 
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
+
+use layer::LineLayer;
 
 /// Minimum level to log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,9 +67,10 @@ impl fmt::Display for LogLevel {
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
-    /// `ts=… level=… msg=… key=value` lines.
+    /// `time=2026-01-02T03:04:05.678Z level=info msg="poll succeeded" poll=aggregates`
+    /// lines (UTC, milliseconds; values quoted where needed).
     Logfmt,
-    /// One JSON object per line.
+    /// One JSON object per line with the same keys: `time`, `level`, `msg`, fields.
     Json,
 }
 
@@ -75,14 +89,15 @@ impl FromStr for LogFormat {
 /// calls are ignored), which keeps tests that start several components simple.
 pub fn init(level: LogLevel, format: LogFormat) {
     let filter = EnvFilter::new(format!("warn,genesys_exporter={level}"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Logfmt => builder.with_ansi(false).compact().try_init(),
-    };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(LineLayer::new(format, write_stderr))
+        .try_init();
+}
+
+/// Writes one whole line at once, so lines from concurrent tasks never interleave.
+fn write_stderr(line: &str) {
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 #[cfg(test)]

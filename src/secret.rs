@@ -41,7 +41,8 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Read from configuration files (web config passwords, inline keys).
+/// Read from configuration files (web config passwords, inline keys) and
+/// token responses (`access_token`).
 impl<'de> serde::Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d).map(Secret::new)

@@ -139,7 +139,7 @@ async fn online(mut config: ClientConfig) -> Result<(), String> {
     }
     match (result, state.last_refusal) {
         // A budget or deadline error stands for a retry that was not sent.
-        (Ok(Err(e)), Some((endpoint, outcome))) if e.kind() == "timeout" => {
+        (Ok(Err(e)), Some((endpoint, outcome))) if e.is_timeout() => {
             let endpoint = endpoint.as_str();
             Err(match outcome.parse::<u16>() {
                 Ok(status) => {

@@ -18,8 +18,8 @@ use super::selfmetrics::SelfMetrics;
 use super::snapshot::{window_snapshot, QueueSet, WindowTotals};
 use super::state::{PollKind, Shared};
 use super::window::ResolvedWindow;
-use crate::genesys::fanout::settle_all;
 use crate::genesys::{AggregateRequest, Client, ObservationSnapshot};
+use crate::tasks::settle_all;
 
 /// The shortest per-cycle deadline, whatever the interval.
 const MIN_DEADLINE: Duration = Duration::from_secs(10);

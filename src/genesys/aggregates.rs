@@ -5,29 +5,12 @@
 use std::collections::BTreeMap;
 
 use super::client::Client;
+use super::endpoint::Endpoint;
 use super::error::Error;
 use super::model::AggregateResponse;
-use super::observer::Endpoint;
-use super::query;
+use super::query::{self, AggregateRequest};
 use crate::kpi;
 use crate::timefmt;
-
-/// One aggregate query over `[start_ms, end_ms)` for some queues.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AggregateRequest {
-    /// Interval start, epoch ms (inclusive).
-    pub start_ms: i64,
-    /// Interval end, epoch ms (exclusive).
-    pub end_ms: i64,
-    /// Bucket size; `None` = one bucket for the whole interval.
-    pub granularity_ms: Option<i64>,
-    /// IANA zone for bucket boundaries (`timeZone`); `None` = UTC.
-    pub time_zone: Option<String>,
-    /// Queues to query (chunked by the client). Empty = no request at all.
-    pub queue_ids: Vec<String>,
-    /// Media types to keep; empty = all.
-    pub media_types: Vec<String>,
-}
 
 /// The buckets of one queue × media type.
 #[derive(Debug, Clone, PartialEq)]

@@ -125,8 +125,7 @@ impl ClientArgs {
                 (api, login)
             }
             None => {
-                let domain = region::resolve_domain(&self.region).map_err(Error::Config)?;
-                let api = region::api_base_for_domain(domain);
+                let api = region::resolve_api_base(&self.region).map_err(Error::Config)?;
                 let login = region::login_base_for_api(&api);
                 (api, login)
             }

@@ -12,11 +12,12 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::config::ClientConfig;
+use super::endpoint::Endpoint;
 use super::error::Error;
 use super::http::{self, Attempt};
 use super::limiter::{BudgetExhausted, Limiter};
-use super::oauth::TokenCache;
-use super::observer::{ApiObserver, AttemptRecord, Endpoint, RetryReason};
+use super::oauth::{self, FreshToken, TokenCache};
+use super::observer::{ApiObserver, AttemptRecord, RetryReason};
 use super::region;
 use super::retry::{Decision, Failure, Jitter, RetryPolicy};
 
@@ -31,10 +32,10 @@ pub struct Client {
 pub(super) struct Inner {
     pub(super) config: ClientConfig,
     pub(super) api_base: String,
-    pub(super) http: reqwest::Client,
-    pub(super) observer: Arc<dyn ApiObserver>,
-    pub(super) limiter: Limiter,
-    pub(super) tokens: TokenCache,
+    http: reqwest::Client,
+    observer: Arc<dyn ApiObserver>,
+    limiter: Limiter,
+    tokens: TokenCache,
     policy: RetryPolicy,
     jitter: Jitter,
 }
@@ -50,10 +51,10 @@ impl fmt::Debug for Client {
 }
 
 /// A response that ends the retry loop without being a success.
-pub(super) struct Refusal {
-    pub(super) status: u16,
-    pub(super) body: Vec<u8>,
-    pub(super) correlation_id: Option<String>,
+struct Refusal {
+    status: u16,
+    body: Vec<u8>,
+    correlation_id: Option<String>,
 }
 
 impl Client {
@@ -111,12 +112,22 @@ impl Inner {
         let deadline = Instant::now() + self.config.call_deadline;
         let mut reauthenticated = false;
         loop {
-            let (token, generation) = self.token(endpoint, deadline).await?;
+            let token = self
+                .tokens
+                .get_or_fetch(
+                    deadline,
+                    || self.fetch_token(deadline),
+                    || Error::Deadline {
+                        endpoint,
+                        deadline: self.config.call_deadline,
+                    },
+                )
+                .await?;
             let build = || {
                 let request = self
                     .http
                     .request(method.clone(), url.clone())
-                    .bearer_auth(token.expose())
+                    .bearer_auth(token.secret.expose())
                     .header(reqwest::header::ACCEPT, "application/json");
                 match body {
                     Some(b) => request.json(b),
@@ -131,7 +142,7 @@ impl Inner {
             match refusal.status {
                 401 if !reauthenticated => {
                     reauthenticated = true;
-                    self.tokens.invalidate(generation).await;
+                    self.tokens.invalidate(token.generation).await;
                     self.observer.retried(endpoint, RetryReason::Unauthorized);
                     tracing::debug!(
                         endpoint = endpoint.as_str(),
@@ -160,10 +171,43 @@ impl Inner {
         }
     }
 
+    /// Requests a new token from `/oauth/token` (Basic auth, form body).
+    async fn fetch_token(&self, deadline: Instant) -> Result<FreshToken, Error> {
+        let url = Url::parse(&format!(
+            "{}{}",
+            region::base_string(&self.config.login_base),
+            Endpoint::Token.path()
+        ))
+        .map_err(|e| Error::Config(format!("invalid login URL: {e}")))?;
+        let build = || {
+            self.http
+                .post(url.clone())
+                .basic_auth(
+                    &self.config.client_id,
+                    Some(self.config.client_secret.expose()),
+                )
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(&[("grant_type", "client_credentials")])
+        };
+        let requested_at = Instant::now();
+        match self
+            .send_with_retries(Endpoint::Token, deadline, &build)
+            .await?
+        {
+            Ok(body) => {
+                oauth::token_from_response(&body, requested_at, self.config.token_expiry_margin)
+            }
+            Err(refusal) => Err(Error::Credentials {
+                status: refusal.status,
+                detail: oauth::refusal_detail(&refusal.body),
+            }),
+        }
+    }
+
     /// Sends a request built by `build` until it succeeds (`Ok(Ok(body))`), is
     /// refused with a status that is not retried (`Ok(Err(refusal))`), or the
     /// retry policy gives up (`Err`).
-    pub(super) async fn send_with_retries(
+    async fn send_with_retries(
         &self,
         endpoint: Endpoint,
         deadline: Instant,
@@ -313,7 +357,7 @@ fn host_of(request: RequestBuilder) -> String {
 
 /// The permission named in a 403 message ("…permissions assigned: a:b:c"):
 /// the first word shaped like `domain:entity:action`.
-pub(super) fn named_permission(message: Option<&str>) -> Option<String> {
+fn named_permission(message: Option<&str>) -> Option<String> {
     message?
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '"' | '\''))
         .map(|word| word.trim_end_matches('.'))
@@ -351,6 +395,15 @@ mod tests {
         let v: Value = decode(Endpoint::Aggregates, b"  ").expect("empty");
         assert_eq!(v, serde_json::json!({}));
         let err = decode::<Value>(Endpoint::Aggregates, b"<html>").expect_err("garbage");
-        assert!(err.to_string().contains("conversation_aggregates"));
+        assert!(
+            matches!(
+                err,
+                Error::Decode {
+                    endpoint: Endpoint::Aggregates,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::observer::Endpoint;
+use super::endpoint::Endpoint;
 
 /// What Genesys said about a failed request (Platform API error body and the
 /// `ININ-Correlation-Id` header), already cleaned for one-line display.
@@ -143,6 +143,31 @@ pub enum Error {
         /// The refused link, cleaned and shortened.
         uri: String,
     },
+    /// Paging that would not end: a `nextUri` back to a page already read,
+    /// or more pages than the listing may have.
+    Paging {
+        /// The endpoint paged.
+        endpoint: Endpoint,
+        /// Why paging stopped.
+        cause: PagingStop,
+    },
+    /// A concurrent call was lost: its task panicked or was aborted before
+    /// it could answer.
+    LostTask {
+        /// The endpoint called.
+        endpoint: Endpoint,
+        /// What the runtime said about the task.
+        cause: String,
+    },
+}
+
+/// Why a paged listing was abandoned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PagingStop {
+    /// `nextUri` pointed back to a page already read.
+    Loop,
+    /// More than this many pages.
+    TooManyPages(usize),
 }
 
 impl Error {
@@ -187,21 +212,63 @@ impl Error {
         }
     }
 
-    /// A short label for the kind of failure (for logs and metrics).
+    /// A short label for the kind of failure, for logs and the `kind` label
+    /// of metrics. Always exactly one of [`Error::KINDS`]:
+    ///
+    /// | label | variants |
+    /// |---|---|
+    /// | `config` | [`Error::Config`] |
+    /// | `auth` | [`Error::Credentials`], [`Error::Unauthorized`] |
+    /// | `permission` | [`Error::MissingPermission`] (403) |
+    /// | `refused` | [`Error::Rejected`] (any other 4xx) |
+    /// | `rate_limited` | [`Error::RateLimited`] (429 from Genesys) |
+    /// | `budget` | [`Error::BudgetExhausted`] (our own `--api.requests-per-minute`) |
+    /// | `server` | [`Error::Server`] (5xx) |
+    /// | `transport` | [`Error::Unreachable`] (no HTTP response) |
+    /// | `timeout` | [`Error::Timeout`], [`Error::Deadline`] |
+    /// | `decode` | [`Error::Decode`] |
+    /// | `too_large` | [`Error::TooLarge`] |
+    /// | `paging` | [`Error::UnsafeNextUri`], [`Error::Paging`] |
+    /// | `internal` | [`Error::LostTask`] |
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Config(_) => "config",
-            Error::Credentials { .. } | Error::Unauthorized { .. } => "credentials",
+            Error::Credentials { .. } | Error::Unauthorized { .. } => "auth",
             Error::MissingPermission { .. } => "permission",
-            Error::Rejected { .. } => "rejected",
-            Error::RateLimited { .. } | Error::BudgetExhausted { .. } => "rate_limited",
-            Error::Server { .. } => "server_error",
-            Error::Unreachable { .. } => "unreachable",
+            Error::Rejected { .. } => "refused",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::BudgetExhausted { .. } => "budget",
+            Error::Server { .. } => "server",
+            Error::Unreachable { .. } => "transport",
             Error::Timeout { .. } | Error::Deadline { .. } => "timeout",
-            Error::Decode { .. } | Error::TooLarge { .. } | Error::UnsafeNextUri { .. } => {
-                "bad_response"
-            }
+            Error::Decode { .. } => "decode",
+            Error::TooLarge { .. } => "too_large",
+            Error::UnsafeNextUri { .. } | Error::Paging { .. } => "paging",
+            Error::LostTask { .. } => "internal",
         }
+    }
+
+    /// Every label [`Error::kind`] can return, for pre-initialising metric label sets.
+    pub const KINDS: [&'static str; 13] = [
+        "config",
+        "auth",
+        "permission",
+        "refused",
+        "rate_limited",
+        "budget",
+        "server",
+        "transport",
+        "timeout",
+        "decode",
+        "too_large",
+        "paging",
+        "internal",
+    ];
+
+    /// True when the call ran out of time: every attempt timed out, or the
+    /// call deadline passed.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. } | Error::Deadline { .. })
     }
 }
 
@@ -286,6 +353,20 @@ impl fmt::Display for Error {
                 f,
                 "refusing to follow paging link {uri:?}: nextUri must be a relative path on the API host"
             ),
+            Error::Paging {
+                endpoint,
+                cause: PagingStop::Loop,
+            } => write!(
+                f,
+                "stopped paging {endpoint}: nextUri points back to a page already read"
+            ),
+            Error::Paging {
+                endpoint,
+                cause: PagingStop::TooManyPages(max),
+            } => write!(f, "stopped paging {endpoint}: more than {max} pages"),
+            Error::LostTask { endpoint, cause } => {
+                write!(f, "a {endpoint} query task was lost: {cause}")
+            }
         }
     }
 }
@@ -364,6 +445,128 @@ mod tests {
             cause: "connection refused".into(),
         };
         assert!(down.is_unreachable() && down.is_transient());
-        assert_eq!(down.kind(), "unreachable");
+        assert_eq!(down.kind(), "transport");
+    }
+
+    /// Every variant maps to one documented kind label, and lost tasks and
+    /// paging loops are not reported as decode errors.
+    #[test]
+    fn kinds_are_documented_labels() {
+        let detail = ApiDetail::default();
+        let endpoint = Endpoint::Queues;
+        let cases = [
+            (Error::Config("x".into()), "config"),
+            (
+                Error::Credentials {
+                    status: 401,
+                    detail: String::new(),
+                },
+                "auth",
+            ),
+            (
+                Error::Unauthorized {
+                    endpoint,
+                    detail: detail.clone(),
+                },
+                "auth",
+            ),
+            (
+                Error::MissingPermission {
+                    endpoint,
+                    permission: "a:b:c".into(),
+                    detail: detail.clone(),
+                },
+                "permission",
+            ),
+            (
+                Error::Rejected {
+                    endpoint,
+                    status: 400,
+                    detail: detail.clone(),
+                },
+                "refused",
+            ),
+            (
+                Error::RateLimited {
+                    endpoint,
+                    retry_after: None,
+                },
+                "rate_limited",
+            ),
+            (
+                Error::BudgetExhausted {
+                    endpoint,
+                    requests_per_minute: 10,
+                },
+                "budget",
+            ),
+            (
+                Error::Server {
+                    endpoint,
+                    status: 503,
+                    detail,
+                },
+                "server",
+            ),
+            (
+                Error::Unreachable {
+                    endpoint,
+                    host: "h".into(),
+                    cause: "c".into(),
+                },
+                "transport",
+            ),
+            (
+                Error::Timeout {
+                    endpoint,
+                    timeout: Duration::from_secs(1),
+                },
+                "timeout",
+            ),
+            (
+                Error::Deadline {
+                    endpoint,
+                    deadline: Duration::from_secs(1),
+                },
+                "timeout",
+            ),
+            (
+                Error::Decode {
+                    endpoint,
+                    cause: "c".into(),
+                },
+                "decode",
+            ),
+            (Error::TooLarge { endpoint, limit: 1 }, "too_large"),
+            (Error::UnsafeNextUri { uri: "u".into() }, "paging"),
+            (
+                Error::Paging {
+                    endpoint,
+                    cause: PagingStop::Loop,
+                },
+                "paging",
+            ),
+            (
+                Error::Paging {
+                    endpoint,
+                    cause: PagingStop::TooManyPages(3),
+                },
+                "paging",
+            ),
+            (
+                Error::LostTask {
+                    endpoint,
+                    cause: "panicked".into(),
+                },
+                "internal",
+            ),
+        ];
+        for (error, kind) in &cases {
+            assert_eq!(error.kind(), *kind, "{error}");
+            assert!(Error::KINDS.contains(kind));
+            assert!(!error.to_string().contains('\n'));
+        }
+        let used: std::collections::BTreeSet<_> = cases.iter().map(|(_, k)| *k).collect();
+        assert_eq!(used.len(), Error::KINDS.len());
     }
 }

@@ -35,22 +35,11 @@ where
         .collect())
 }
 
-fn secret_string<'de, D>(d: D) -> Result<Secret, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    String::deserialize(d).map(Secret::new)
-}
-
 /// `POST /oauth/token` success body.
 #[derive(Debug, Deserialize)]
 pub struct TokenResponse {
     /// The bearer token.
-    #[serde(deserialize_with = "secret_string")]
     pub access_token: Secret,
-    /// Usually `bearer`.
-    #[serde(default)]
-    pub token_type: Option<String>,
     /// Lifetime in seconds.
     #[serde(default)]
     pub expires_in: Option<f64>,
@@ -95,9 +84,6 @@ pub struct QueueListing {
     /// Relative link to the next page; absent on the last page.
     #[serde(default)]
     pub next_uri: Option<String>,
-    /// Number of pages.
-    #[serde(default)]
-    pub page_count: Option<u64>,
 }
 
 /// One queue of the listing.
@@ -183,15 +169,12 @@ pub struct AggregateBucket {
     pub metrics: Vec<AggregateMetric>,
 }
 
-/// `{metric, qualifier, stats}`.
+/// `{metric, stats}` (the `qualifier` is not used by queue KPIs).
 #[derive(Debug, Default, Deserialize)]
 pub struct AggregateMetric {
     /// Metric name, e.g. `tAnswered`.
     #[serde(default)]
     pub metric: String,
-    /// Qualifier (unused by queue KPIs).
-    #[serde(default)]
-    pub qualifier: Option<String>,
     /// Statistics.
     #[serde(default, deserialize_with = "null_default")]
     pub stats: StatValues,

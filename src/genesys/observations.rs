@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::client::Client;
+use super::endpoint::Endpoint;
 use super::error::Error;
 use super::model::ObservationResponse;
-use super::observer::Endpoint;
 use super::query;
 
 /// Values above this are epoch milliseconds (2001-09-09 onwards), not durations.

@@ -1,11 +1,10 @@
 //! Pure builders for request bodies and URLs: aggregate and observation query
 //! bodies (queue-id `or` filters, optional media filter), queue-listing URLs,
-//! and the chunking of queue ids.
+//! and the [`AggregateRequest`] they are built from.
 
 use reqwest::Url;
 use serde_json::{json, Value};
 
-use super::aggregates::AggregateRequest;
 use crate::kpi::AGGREGATE_METRICS;
 use crate::timefmt;
 
@@ -21,9 +20,21 @@ pub const OBSERVATION_METRICS: [&str; 7] = [
     "oOnQueueUsers",
 ];
 
-/// Number of requests needed for `items` ids at `chunk` per request: `ceil(items / chunk)`.
-pub fn chunk_count(items: usize, chunk: usize) -> usize {
-    items.div_ceil(chunk.max(1))
+/// One aggregate query over `[start_ms, end_ms)` for some queues.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateRequest {
+    /// Interval start, epoch ms (inclusive).
+    pub start_ms: i64,
+    /// Interval end, epoch ms (exclusive).
+    pub end_ms: i64,
+    /// Bucket size; `None` = one bucket for the whole interval.
+    pub granularity_ms: Option<i64>,
+    /// IANA zone for bucket boundaries (`timeZone`); `None` = UTC.
+    pub time_zone: Option<String>,
+    /// Queues to query (chunked by the client). Empty = no request at all.
+    pub queue_ids: Vec<String>,
+    /// Media types to keep; empty = all.
+    pub media_types: Vec<String>,
 }
 
 fn predicates(dimension: &str, values: &[String]) -> Vec<Value> {
@@ -155,18 +166,6 @@ mod tests {
         );
         assert!(body.get("groupBy").is_none());
         assert_eq!(body["metrics"][3], "oLongestWaiting");
-    }
-
-    /// Chunk counts are ceilings and slices respect the size.
-    #[test]
-    fn chunking() {
-        assert_eq!(chunk_count(0, 100), 0);
-        assert_eq!(chunk_count(100, 100), 1);
-        assert_eq!(chunk_count(101, 100), 2);
-        assert_eq!(chunk_count(250, 100), 3);
-        let all = ids(250);
-        let sizes: Vec<usize> = all.chunks(100).map(<[String]>::len).collect();
-        assert_eq!(sizes, [100, 100, 50]);
     }
 
     /// Division ids are repeated query keys and values are encoded.

@@ -47,8 +47,15 @@ pub fn resolve_domain(region: &str) -> Result<&'static str, String> {
         })
 }
 
-/// The API base URL of a region domain: `https://api.<domain>`.
-pub fn api_base_for_domain(domain: &str) -> Url {
+/// The API base URL of a region (as [`resolve_domain`] reads it):
+/// `https://api.<domain>`.
+pub fn resolve_api_base(region: &str) -> Result<Url, String> {
+    resolve_domain(region).map(api_base_for_domain)
+}
+
+/// The API base URL of a domain from [`REGIONS`]; panics on any other text,
+/// so it only ever sees the table's entries.
+fn api_base_for_domain(domain: &'static str) -> Url {
     Url::parse(&format!("https://api.{domain}")).expect("region domains are valid hosts")
 }
 
@@ -125,7 +132,7 @@ mod tests {
                 resolve_domain(&id.to_uppercase().replace('_', "-")),
                 Ok(domain)
             );
-            let api = api_base_for_domain(domain);
+            let api = resolve_api_base(id).expect("known region");
             assert_eq!(api.host_str(), Some(format!("api.{domain}").as_str()));
             let login = login_base_for_api(&api);
             assert_eq!(login.as_str(), format!("https://login.{domain}/"));

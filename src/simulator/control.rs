@@ -124,11 +124,6 @@ impl Control {
         self.shared.knobs().fault_rate = rate.clamp(0.0, 1.0);
     }
 
-    /// Delay added before every response.
-    pub fn set_latency(&self, d: Duration) {
-        self.shared.knobs().latency = d;
-    }
-
     /// Queues faults for an endpoint, consumed one per request, first in first out.
     pub fn push_faults(&self, endpoint: SimEndpoint, faults: impl IntoIterator<Item = Fault>) {
         self.shared
