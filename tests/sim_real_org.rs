@@ -15,7 +15,7 @@ use genesys_exporter::simulator::{
 use genesys_exporter::timefmt::{format_interval, parse_interval};
 use serde_json::{json, Value};
 use sim_support::{
-    assert_stat, ms, parse_results, queue_filter, start, truth, Reply, Sim, METRICS,
+    assert_stat, ms, parse_results, queue_filter, start, truth, GroupKey, Reply, Sim, METRICS,
 };
 
 const QUEUES: &str = "/api/v2/routing/queues";
@@ -30,6 +30,9 @@ const OBS_METRICS: [&str; 6] = [
 const HOUR: i64 = 3_600_000;
 /// Asia/Kolkata is UTC+05:30 all year (no DST).
 const KOLKATA_OFFSET: i64 = 5 * HOUR + HOUR / 2;
+
+/// (count or numerator, sum or denominator) per (group, metric).
+type Sums = BTreeMap<(GroupKey, String), (i64, i64)>;
 
 /// A config with a frozen clock, flat traffic and the given variants.
 fn config(variants: Variants) -> SimConfig {
@@ -226,7 +229,7 @@ async fn clock_buckets_follow_the_zone_and_sum_to_the_interval() {
         .aggregates(&ptoken, &agg_body(&interval, None, None, &ids))
         .await;
     assert_eq!(single.status, 200);
-    let mut summed: BTreeMap<(Vec<(String, String)>, String), (i64, i64)> = BTreeMap::new();
+    let mut summed: Sums = BTreeMap::new();
     for (group, got) in &parsed {
         for metrics in got.values() {
             for (metric, s) in metrics.iter().filter(|(m, _)| *m != "oServiceTarget") {
@@ -236,7 +239,7 @@ async fn clock_buckets_follow_the_zone_and_sum_to_the_interval() {
             }
         }
     }
-    let mut whole: BTreeMap<(Vec<(String, String)>, String), (i64, i64)> = BTreeMap::new();
+    let mut whole: Sums = BTreeMap::new();
     for (group, got) in parse_results(&single.body) {
         let metrics = got.get(&interval).expect("one bucket, the interval");
         for (metric, s) in metrics.iter().filter(|(m, _)| *m != "oServiceTarget") {

@@ -6,6 +6,8 @@
 //! [`VariantFlags`] are the command-line flags; [`Variants`] is what the
 //! simulator reads. Explicit flags override the preset.
 
+use super::buckets;
+use super::catalog::{AGGREGATE_METRICS, OBSERVATION_METRICS};
 use super::errors::ApiError;
 
 /// Where granularity buckets start.
@@ -136,7 +138,8 @@ pub struct VariantFlags {
     #[arg(
         long = "reject-metric",
         env = "GENESYS_SIMULATOR_REJECT_METRICS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = parse_metric
     )]
     pub reject_metric: Vec<String>,
     /// Where aggregate buckets start: "interval" (default: at the interval start) or
@@ -149,7 +152,12 @@ pub struct VariantFlags {
     pub bucket_alignment: Option<BucketAlignment>,
     /// The only aggregate granularities accepted, comma-separated (e.g.
     /// PT15M,PT30M,PT1H,P1D); others get 400 invalid.value. Default: any.
-    #[arg(long, env = "GENESYS_SIMULATOR_GRANULARITIES", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "GENESYS_SIMULATOR_GRANULARITIES",
+        value_delimiter = ',',
+        value_parser = parse_granularity
+    )]
     pub granularities: Option<Vec<String>>,
     /// Queue mediaSettings: "configured" (default: the queue's own media) or "all"
     /// (all five media; observations answer every media group with zeros; aggregates
@@ -170,6 +178,26 @@ pub struct VariantFlags {
     /// Most filter predicates per observation query (1..; default --max-predicates).
     #[arg(long = "observations-max-predicates", env = "GENESYS_SIMULATOR_OBSERVATIONS_MAX_PREDICATES", value_parser = clap::value_parser!(u32).range(1..))]
     pub observations_max_predicates: Option<u32>,
+}
+
+/// A metric name of either query kind's catalogue.
+fn parse_metric(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if AGGREGATE_METRICS.contains(&s) || OBSERVATION_METRICS.contains(&s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a conversation-aggregate or queue-observation metric"
+        ))
+    }
+}
+
+/// A positive ISO-8601 duration such as PT30M or P1D.
+fn parse_granularity(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    buckets::parse_granularity(s)
+        .map(|_| s.to_string())
+        .map_err(|_| format!("{s:?} is not a positive ISO-8601 duration such as PT30M or P1D"))
 }
 
 impl VariantFlags {
@@ -274,6 +302,8 @@ mod tests {
         assert_eq!(o.reject_metrics, vec!["oLongestWaiting", "tShortAbandon"]);
         assert!(Cli::try_parse_from(["sim", "--aggregates-max-predicates", "0"]).is_err());
         assert!(Cli::try_parse_from(["sim", "--next-uri", "sideways"]).is_err());
+        assert!(Cli::try_parse_from(["sim", "--reject-metric", "oLongestWaitng"]).is_err());
+        assert!(Cli::try_parse_from(["sim", "--granularities", "PT15M,half-hour"]).is_err());
     }
 
     /// A rejected metric gets invalid.value naming it, with the rest of the catalog allowed.
