@@ -39,10 +39,22 @@ struct Plan<'q> {
     opts: SlOptions,
 }
 
-/// Answers `q` at `now` with the JSON response body.
-pub(crate) fn answer(org: &OrgModel, q: &AggQuery, now: i64, empty: EmptyResults) -> String {
+/// Answers `q` at `now` with the JSON response body; `sparse` adds the sparse
+/// groups of media the queues never handle (`--media-settings all`).
+pub(crate) fn answer(
+    org: &OrgModel,
+    q: &AggQuery,
+    now: i64,
+    empty: EmptyResults,
+    sparse: bool,
+) -> String {
     let groups = evaluate(org, q, now);
-    render(q, groups, empty)
+    let extra = if sparse {
+        super::sparse::groups(org, q, now)
+    } else {
+        Vec::new()
+    };
+    render(q, groups, extra, empty)
 }
 
 fn plan<'q>(org: &OrgModel, q: &'q AggQuery, now: i64) -> Plan<'q> {

@@ -101,9 +101,15 @@ fn string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
 }
 
-/// Renders the response body. The JSON is written directly (no `Value` tree):
+/// Renders the response body, with `extra` already-rendered result entries
+/// after the computed groups. The JSON is written directly (no `Value` tree):
 /// this is the hot path of large queries.
-pub(crate) fn render(q: &AggQuery, groups: Groups, empty: EmptyResults) -> String {
+pub(crate) fn render(
+    q: &AggQuery,
+    groups: Groups,
+    extra: Vec<String>,
+    empty: EmptyResults,
+) -> String {
     let kinds = kinds_of(q);
     let names: Vec<String> = q.metrics.iter().map(|m| string(m)).collect();
     let intervals: Vec<String> = q
@@ -146,6 +152,7 @@ pub(crate) fn render(q: &AggQuery, groups: Groups, empty: EmptyResults) -> Strin
         );
         results.push((rank, text));
     }
+    results.extend(extra.into_iter().map(|text| (None, text)));
     rank_results(q, &mut results);
     if results.is_empty() {
         return match empty {

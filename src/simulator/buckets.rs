@@ -1,19 +1,23 @@
-//! Granularity buckets: consecutive sub-intervals aligned to the interval start,
-//! stepped in the query's `timeZone` so `P1D` follows DST (23 h / 25 h days)
-//! and `P1M` follows calendar months. The last bucket ends at the interval end.
+//! Granularity buckets: consecutive sub-intervals stepped in the query's
+//! `timeZone` so `P1D` follows DST (23 h / 25 h days) and `P1M` follows calendar
+//! months. Buckets start at the interval start, or (clock alignment) at multiples
+//! of the granularity counted from midnight of the zone, with the first bucket
+//! clipped to the interval start. The last bucket ends at the interval end.
 
 use jiff::{tz::TimeZone, Span, Timestamp, Zoned};
 
 use super::errors::ApiError;
+use super::variants::BucketAlignment;
 
 /// Splits `[start_ms, end_ms)` into buckets of `granularity` (ISO-8601
-/// duration) stepped in `time_zone` (IANA name, default UTC). Without a
-/// granularity there is one bucket, the whole interval.
+/// duration) stepped in `time_zone` (IANA name, default UTC) and aligned as
+/// `alignment` says. Without a granularity there is one bucket, the whole interval.
 pub(crate) fn split(
     start_ms: i64,
     end_ms: i64,
     granularity: Option<&str>,
     time_zone: Option<&str>,
+    alignment: BucketAlignment,
     max_buckets: usize,
 ) -> Result<Vec<(i64, i64)>, ApiError> {
     let tz = zone(time_zone)?;
@@ -21,12 +25,20 @@ pub(crate) fn split(
         return Ok(vec![(start_ms, end_ms)]);
     };
     let span = parse_granularity(g)?;
-    let origin = Timestamp::from_millisecond(start_ms)
+    let at_start = Timestamp::from_millisecond(start_ms)
         .map_err(|_| ApiError::invalid_date())?
         .to_zoned(tz);
+    let (origin, mut k) = match alignment {
+        BucketAlignment::Interval => (at_start, 1),
+        BucketAlignment::Clock => {
+            let midnight = at_start.start_of_day().map_err(|_| bad_granularity(g))?;
+            let k = first_after(&midnight, span, start_ms).ok_or_else(|| bad_granularity(g))?;
+            (midnight, k)
+        }
+    };
     let mut out = Vec::new();
     let mut from = start_ms;
-    for k in 1.. {
+    loop {
         let to = step(&origin, span, k).ok_or_else(|| bad_granularity(g))?;
         if to <= from {
             return Err(bad_granularity(g));
@@ -41,8 +53,33 @@ pub(crate) fn split(
             )));
         }
         from = to;
+        k += 1;
     }
     Ok(out)
+}
+
+/// The smallest `k >= 1` whose boundary `origin + k × span` lies after `after_ms`.
+/// Fixed-length spans (no calendar units) jump straight to the estimate.
+fn first_after(origin: &Zoned, span: Span, after_ms: i64) -> Option<i64> {
+    let calendar = span.get_years() != 0
+        || span.get_months() != 0
+        || span.get_weeks() != 0
+        || span.get_days() != 0;
+    let mut k = 1;
+    if !calendar {
+        let len = span.total(jiff::Unit::Millisecond).ok()? as i64;
+        let elapsed = after_ms - origin.timestamp().as_millisecond();
+        if len > 0 {
+            k = (elapsed / len).max(1);
+        }
+    }
+    for _ in 0..64 {
+        if step(origin, span, k)? > after_ms {
+            return Some(k);
+        }
+        k += 1;
+    }
+    None
 }
 
 /// Resolves the query's time zone.
@@ -97,6 +134,7 @@ mod tests {
             ms("2025-04-01T00:00:00+02:00"),
             Some("P1D"),
             Some("Europe/Paris"),
+            BucketAlignment::Interval,
             100,
         )
         .expect("valid");
@@ -112,6 +150,7 @@ mod tests {
             ms("2025-04-15T00:00:00Z"),
             Some("P1M"),
             None,
+            BucketAlignment::Interval,
             100,
         )
         .expect("valid");
@@ -124,9 +163,49 @@ mod tests {
     /// Nonsense granularities and zones are 400s.
     #[test]
     fn rejects_bad_input() {
-        assert!(split(0, 1000, Some("30 minutes"), None, 10).is_err());
-        assert!(split(0, 1000, Some("PT0S"), None, 10).is_err());
-        assert!(split(0, 1000, None, Some("Mars/Olympus"), 10).is_err());
-        assert!(split(0, 86_400_000, Some("PT1S"), None, 10).is_err());
+        const I: BucketAlignment = BucketAlignment::Interval;
+        assert!(split(0, 1000, Some("30 minutes"), None, I, 10).is_err());
+        assert!(split(0, 1000, Some("PT0S"), None, I, 10).is_err());
+        assert!(split(0, 1000, None, Some("Mars/Olympus"), I, 10).is_err());
+        assert!(split(0, 86_400_000, Some("PT1S"), None, I, 10).is_err());
+    }
+
+    /// Clock buckets start at multiples of the granularity from local midnight
+    /// (Kolkata is UTC+05:30), clipped to the interval at both ends.
+    #[test]
+    fn clock_alignment_in_a_zone() {
+        let b = split(
+            ms("2025-03-12T10:10:00Z"),
+            ms("2025-03-12T12:40:00Z"),
+            Some("PT1H"),
+            Some("Asia/Kolkata"),
+            BucketAlignment::Clock,
+            100,
+        )
+        .expect("valid");
+        let want = [
+            ("2025-03-12T10:10:00Z", "2025-03-12T10:30:00Z"),
+            ("2025-03-12T10:30:00Z", "2025-03-12T11:30:00Z"),
+            ("2025-03-12T11:30:00Z", "2025-03-12T12:30:00Z"),
+            ("2025-03-12T12:30:00Z", "2025-03-12T12:40:00Z"),
+        ];
+        let want: Vec<(i64, i64)> = want.iter().map(|(a, z)| (ms(a), ms(z))).collect();
+        assert_eq!(b, want);
+        let day = split(
+            ms("2025-03-12T10:10:00Z"),
+            ms("2025-03-14T00:00:00Z"),
+            Some("P1D"),
+            None,
+            BucketAlignment::Clock,
+            100,
+        )
+        .expect("valid");
+        assert_eq!(
+            day,
+            vec![
+                (ms("2025-03-12T10:10:00Z"), ms("2025-03-13T00:00:00Z")),
+                (ms("2025-03-13T00:00:00Z"), ms("2025-03-14T00:00:00Z")),
+            ]
+        );
     }
 }

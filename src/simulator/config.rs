@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use super::profile::TrafficProfile;
+use super::variants::Variants;
 
 /// Service-level calculation options of the simulated org (API notes §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +114,9 @@ pub struct SimConfig {
     pub fixed_now_ms: Option<i64>,
     /// Further OAuth clients, each with its own permissions.
     pub extra_clients: Vec<SimClient>,
+    /// Real-org variants (rejected metrics, bucket alignment, granularities,
+    /// media settings, nextUri form, per-endpoint predicate limits).
+    pub variants: Variants,
 }
 
 /// An OAuth client of the simulated org.
@@ -187,6 +191,7 @@ impl Default for SimConfig {
             traffic_profile: TrafficProfile::Office,
             fixed_now_ms: None,
             extra_clients: Vec::new(),
+            variants: Variants::default(),
         }
     }
 }

@@ -10,6 +10,8 @@ pub(crate) struct ApiError {
     pub message: String,
     /// `Retry-After` seconds, when the error carries one.
     pub retry_after: Option<u32>,
+    /// `messageWithParams` and `messageParams`, when the message has a template.
+    pub params: Option<(&'static str, Vec<(&'static str, String)>)>,
 }
 
 impl ApiError {
@@ -19,6 +21,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            params: None,
         }
     }
 
@@ -35,15 +38,27 @@ impl ApiError {
     }
 
     /// 400 `invalid.value`: "Value [v] is not valid for field type [T]. Allowable values are: …".
+    /// The body also carries the template as `messageWithParams` and the values as
+    /// `messageParams` (API notes §7.4, `ErrorBody`).
     pub fn invalid_value(value: &str, field_type: &str, allowed: &[&str]) -> Self {
-        Self::new(
-            400,
-            "invalid.value",
-            format!(
-                "Value [{value}] is not valid for field type [{field_type}]. Allowable values are: {}",
-                allowed.join(", ")
-            ),
-        )
+        let allowed = allowed.join(", ");
+        ApiError {
+            params: Some((
+                "Value [{value}] is not valid for field type [{fieldType}]. Allowable values are: {allowableValues}",
+                vec![
+                    ("value", value.to_string()),
+                    ("fieldType", field_type.to_string()),
+                    ("allowableValues", allowed.clone()),
+                ],
+            )),
+            ..Self::new(
+                400,
+                "invalid.value",
+                format!(
+                    "Value [{value}] is not valid for field type [{field_type}]. Allowable values are: {allowed}"
+                ),
+            )
+        }
     }
 
     /// 400 `invalid.date`.
@@ -154,14 +169,23 @@ impl ApiError {
 
     /// The JSON body, echoing the correlation id as `contextId`.
     pub fn body(&self, correlation_id: &str) -> Value {
-        json!({
+        let mut body = json!({
             "message": self.message,
             "code": self.code,
             "status": self.status,
             "contextId": correlation_id,
             "details": [],
             "errors": [],
-        })
+        });
+        if let Some((template, params)) = &self.params {
+            body["messageWithParams"] = json!(template);
+            body["messageParams"] = params
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), json!(v)))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        }
+        body
     }
 }
 
@@ -199,5 +223,10 @@ mod tests {
         let body = e.body("abc");
         assert_eq!(body["contextId"], "abc");
         assert_eq!(body["status"], 400);
+        assert_eq!(body["messageParams"]["value"], "x");
+        assert_eq!(body["messageParams"]["allowableValues"], "and, or");
+        assert!(body["messageWithParams"]
+            .as_str()
+            .is_some_and(|t| t.contains("[{fieldType}]")));
     }
 }

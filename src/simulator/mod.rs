@@ -8,8 +8,9 @@
 //! - `org`, `names`, `media`: the org (queues, divisions, media, service levels).
 //! - `profile`, `traffic`, `conversation`, `realtime`: the daily arrival profile, the traffic model, metric events at
 //!   emission time, and the real-time state derived from them.
-//! - `query`, `filter`, `buckets`, `aggregate`, `aggregate_render`: aggregate queries.
+//! - `query`, `filter`, `buckets`, `aggregate`, `aggregate_render`, `sparse`: aggregate queries.
 //! - `observations`, `routing`, `auth`: the other endpoints.
+//! - [`variants`]: the ways a real org may answer differently, and the `real-org` preset.
 //! - `server`, `control`, `errors`, `urlenc`, `rng`: HTTP plumbing.
 
 use std::process::ExitCode;
@@ -35,8 +36,10 @@ mod realtime;
 mod rng;
 mod routing;
 mod server;
+mod sparse;
 mod traffic;
 mod urlenc;
+pub mod variants;
 
 pub use config::{
     EmptyResults, ExpiredTokenCode, LongestMode, SimClient, SimConfig, SlOptions, ALL_PERMISSIONS,
@@ -48,6 +51,7 @@ pub use profile::TrafficProfile;
 pub use realtime::{MediaObservation, QueueUsers};
 pub use server::{spawn, SimHandle};
 pub use traffic::{Outcome, MAX_LIFETIME_MS, SLOT_MS};
+pub use variants::{BucketAlignment, MediaSettingsMode, NextUri, Preset, VariantFlags, Variants};
 
 /// `genesys_exporter simulate` flags (boxed, so the subcommand enum stays small).
 #[derive(Debug, clap::Args)]
@@ -178,6 +182,8 @@ pub struct SimulateFlags {
     /// Freeze the clock at this instant (RFC 3339, e.g. 2025-03-12T10:15:00Z) instead of the wall clock.
     #[arg(long = "fixed-now", env = "GENESYS_SIMULATOR_FIXED_NOW", value_parser = parse_now)]
     pub fixed_now: Option<i64>,
+    #[command(flatten)]
+    pub variants: VariantFlags,
 }
 
 impl SimulateFlags {
@@ -210,6 +216,7 @@ impl SimulateFlags {
             traffic_profile: self.traffic_profile,
             fixed_now_ms: self.fixed_now,
             extra_clients: self.extra_clients.clone(),
+            variants: self.variants.resolve(),
             ..SimConfig::default()
         }
     }

@@ -33,6 +33,30 @@ pub(crate) struct ObsQuery {
 pub(crate) struct ObsOptions {
     pub longest: LongestMode,
     pub detail_cap: usize,
+    /// Answer every media group of [`ALL_MEDIA_GROUPS`], with zeros where the
+    /// queue has no such media (`--media-settings all`).
+    pub all_media: bool,
+}
+
+/// The media groups a real org answers for every queue (the queue's own media
+/// plus the rest, `video` included), in answer order.
+pub(crate) const ALL_MEDIA_GROUPS: [&str; 6] =
+    ["voice", "callback", "chat", "email", "message", "video"];
+
+/// One media group of a queue's answer: a real traffic stream, or a media type
+/// the queue does not serve (always zero).
+enum MediaGroup<'a> {
+    Live(Stream<'a>),
+    Idle(&'static str),
+}
+
+impl MediaGroup<'_> {
+    fn name(&self) -> &str {
+        match self {
+            MediaGroup::Live(s) => s.media.kind.analytics_name(),
+            MediaGroup::Idle(name) => name,
+        }
+    }
 }
 
 /// Parses and validates a request body.
@@ -104,26 +128,36 @@ pub(crate) fn answer(org: &OrgModel, q: &ObsQuery, now: i64, opts: ObsOptions) -
     let mut results = Vec::new();
     for qi in candidates.into_iter().filter(|i| !removed.contains(i)) {
         let queue = &org.queues[qi];
-        let streams: Vec<Stream<'_>> = queue
+        let mut groups: Vec<MediaGroup<'_>> = queue
             .media
             .iter()
-            .map(|media| Stream { org, queue, media })
-            .filter(|s| {
-                q.filter.root.eval(&|d| match d {
-                    Dim::QueueId => Some(s.queue.id.as_str().into()),
-                    Dim::MediaType => Some(s.media.kind.analytics_name().into()),
-                    _ => None,
-                })
-            })
+            .map(|media| MediaGroup::Live(Stream { org, queue, media }))
             .collect();
-        if streams.is_empty() {
+        if opts.all_media {
+            for name in ALL_MEDIA_GROUPS {
+                if !groups.iter().any(|g| g.name() == name) {
+                    groups.push(MediaGroup::Idle(name));
+                }
+            }
+        }
+        groups.retain(|g| {
+            q.filter.root.eval(&|d| match d {
+                Dim::QueueId => Some(queue.id.as_str().into()),
+                Dim::MediaType => Some(g.name().into()),
+                _ => None,
+            })
+        });
+        if groups.is_empty() {
             continue;
         }
         if let Some(group) = user_group(org, &queue.id, q, now) {
             results.push(group);
         }
-        for s in &streams {
-            results.push(media_group(s, q, now, opts));
+        for g in &groups {
+            results.push(match g {
+                MediaGroup::Live(s) => media_group(s, q, now, opts),
+                MediaGroup::Idle(name) => idle_group(&queue.id, name, q),
+            });
         }
     }
     json!({"systemToOrganizationMappings": mappings, "results": results})
@@ -200,6 +234,25 @@ fn media_group(s: &Stream<'_>, q: &ObsQuery, now: i64, opts: ObsOptions) -> Valu
         "group": {"queueId": s.queue.id, "mediaType": s.media.kind.analytics_name()},
         "data": data,
     })
+}
+
+/// The group of a media type the queue does not serve: zero counts, no
+/// oLongest* value (nobody waits), empty details.
+fn idle_group(queue_id: &str, media: &str, q: &ObsQuery) -> Value {
+    let data: Vec<Value> = q
+        .metrics
+        .iter()
+        .filter(|m| matches!(m.as_str(), "oWaiting" | "oInteracting" | "oAlerting"))
+        .map(|m| {
+            let mut entry = json!({"metric": m, "stats": {"count": 0}});
+            if q.detail.contains(m) {
+                entry["truncated"] = json!(false);
+                entry["observations"] = json!([]);
+            }
+            entry
+        })
+        .collect();
+    json!({"group": {"queueId": queue_id, "mediaType": media}, "data": data})
 }
 
 /// `observations[]` for a conversation metric: ascending by date, capped with

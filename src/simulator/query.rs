@@ -7,6 +7,7 @@ use super::buckets;
 use super::catalog::{AGGREGATE_DIMENSIONS, AGGREGATE_METRICS, NOT_SORTABLE};
 use super::errors::ApiError;
 use super::filter::{self, Filter, Grammar};
+use super::variants::BucketAlignment;
 use crate::timefmt::parse_interval;
 
 /// `queryType`.
@@ -33,6 +34,8 @@ pub(crate) struct AggQuery {
     pub start: i64,
     pub end: i64,
     pub buckets: Vec<(i64, i64)>,
+    /// The requested `granularity`, verbatim.
+    pub granularity: Option<String>,
     /// Requested `groupBy` dimensions (deduplicated, request order).
     pub group_by: Vec<String>,
     pub filter: Option<Filter>,
@@ -49,6 +52,7 @@ pub(crate) struct Limits {
     pub max_interval_days: u32,
     pub max_predicates: usize,
     pub max_buckets: usize,
+    pub alignment: BucketAlignment,
 }
 
 const QUERY_TYPES: &[&str] = &["groupBy", "topN", "bottomN"];
@@ -91,7 +95,14 @@ pub(crate) fn parse(body: &[u8], limits: Limits) -> Result<AggQuery, ApiError> {
     }
     let granularity = opt_str(obj, "granularity")?;
     let time_zone = opt_str(obj, "timeZone")?;
-    let buckets = buckets::split(start, end, granularity, time_zone, limits.max_buckets)?;
+    let buckets = buckets::split(
+        start,
+        end,
+        granularity,
+        time_zone,
+        limits.alignment,
+        limits.max_buckets,
+    )?;
     let filter = match obj.get("filter") {
         None | Some(Value::Null) => None,
         Some(f) => {
@@ -133,6 +144,7 @@ pub(crate) fn parse(body: &[u8], limits: Limits) -> Result<AggQuery, ApiError> {
         start,
         end,
         buckets,
+        granularity: granularity.map(str::to_string),
         group_by: dedup(group_by),
         filter,
         metrics: dedup(metrics),

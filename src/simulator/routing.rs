@@ -4,11 +4,28 @@
 use serde_json::{json, Map, Value};
 
 use super::errors::ApiError;
+use super::media::MediaKind;
 use super::org::{OrgModel, QueueDef};
 use super::realtime::active_members;
 use super::urlenc::encode;
+use super::variants::NextUri;
 
 const PATH: &str = "/api/v2/routing/queues";
+
+/// Genesys's default service level of a media type a queue does not configure.
+const DEFAULT_SL: (f64, i64) = (0.8, 20_000);
+
+/// How page links and queue entities are written (real-org variants).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Links<'a> {
+    /// Form of `nextUri` (the other page links follow it, except that `none`
+    /// drops only `nextUri`).
+    pub next: NextUri,
+    /// The `Host` the request came to, for absolute links.
+    pub host: Option<&'a str>,
+    /// Every queue lists all five media in `mediaSettings`.
+    pub all_media: bool,
+}
 
 /// Answers a queue listing for the decoded query `params`.
 pub(crate) fn list(
@@ -16,6 +33,7 @@ pub(crate) fn list(
     params: &[(String, String)],
     max_page_size: u32,
     now: i64,
+    links: Links<'_>,
 ) -> Result<Value, ApiError> {
     let page_number = int_param(params, "pageNumber", 1)?;
     let page_size = int_param(params, "pageSize", 25)?;
@@ -58,9 +76,13 @@ pub(crate) fn list(
         .iter()
         .skip(skip)
         .take(page_size as usize)
-        .map(|q| queue_json(org, q, now))
+        .map(|q| queue_json(org, q, now, links.all_media))
         .collect();
-    let uri = |n: i64| page_uri(params, page_size, n);
+    let origin = match (links.next, links.host) {
+        (NextUri::Absolute, Some(host)) => format!("http://{host}"),
+        _ => String::new(),
+    };
+    let uri = |n: i64| format!("{origin}{}", page_uri(params, page_size, n));
     let mut body = Map::new();
     body.insert("entities".into(), Value::Array(entities));
     body.insert("pageSize".into(), json!(page_size));
@@ -70,7 +92,7 @@ pub(crate) fn list(
     body.insert("firstUri".into(), json!(uri(1)));
     body.insert("selfUri".into(), json!(uri(page_number)));
     body.insert("lastUri".into(), json!(uri(page_count.max(1))));
-    if page_number < page_count {
+    if page_number < page_count && links.next != NextUri::None {
         body.insert("nextUri".into(), json!(uri(page_number + 1)));
     }
     if page_number > 1 {
@@ -83,26 +105,38 @@ pub(crate) fn list(
 }
 
 /// `GET /api/v2/routing/queues/{id}`: one active queue, or 404.
-pub(crate) fn get_one(org: &OrgModel, id: &str, now: i64) -> Result<Value, ApiError> {
+pub(crate) fn get_one(
+    org: &OrgModel,
+    id: &str,
+    now: i64,
+    all_media: bool,
+) -> Result<Value, ApiError> {
     let i = org.active_index(id).ok_or_else(ApiError::not_found)?;
-    Ok(queue_json(org, &org.queues[i], now))
+    Ok(queue_json(org, &org.queues[i], now, all_media))
 }
 
-/// One queue entity, as `GET /api/v2/routing/queues` returns it.
-pub(crate) fn queue_json(org: &OrgModel, q: &QueueDef, now: i64) -> Value {
+/// One queue entity, as `GET /api/v2/routing/queues` returns it. With
+/// `all_media`, media the queue does not serve appear too, with the default
+/// service level, as recorded real answers show.
+pub(crate) fn queue_json(org: &OrgModel, q: &QueueDef, now: i64, all_media: bool) -> Value {
     let division_id = &org.division_ids[q.division];
-    let media: Map<String, Value> = q
-        .media
-        .iter()
-        .map(|m| {
-            (
-                m.kind.config_name().to_string(),
+    let media: Map<String, Value> = MediaKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let own = q.media.iter().find(|m| m.kind == kind);
+            let (percentage, duration_ms) = match own {
+                Some(m) => (m.sl_percentage, m.sl_duration_ms),
+                None if all_media => DEFAULT_SL,
+                None => return None,
+            };
+            Some((
+                kind.config_name().to_string(),
                 json!({
-                    "alertingTimeoutSeconds": if m.kind == super::media::MediaKind::Voice { 8 } else { 30 },
+                    "alertingTimeoutSeconds": if kind == MediaKind::Voice { 8 } else { 30 },
                     "enableAutoAnswer": false,
-                    "serviceLevel": {"percentage": m.sl_percentage, "durationMs": m.sl_duration_ms},
+                    "serviceLevel": {"percentage": percentage, "durationMs": duration_ms},
                 }),
-            )
+            ))
         })
         .collect();
     json!({

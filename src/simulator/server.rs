@@ -19,14 +19,16 @@ use tokio::task::JoinHandle;
 
 use super::aggregate;
 use super::auth::{correlation_id, Admission};
+use super::catalog::{AGGREGATE_METRICS, OBSERVATION_DETAIL_METRICS, OBSERVATION_METRICS};
 use super::control::{Control, Fault, Shared, SimEndpoint};
 use super::errors::ApiError;
 use super::observations::{self, ObsOptions};
 use super::org::OrgModel;
 use super::query::{self, Limits};
 use super::rng::Rng;
-use super::routing;
+use super::routing::{self, Links};
 use super::urlenc::parse_pairs;
+use super::variants::MediaSettingsMode;
 use super::SimConfig;
 
 /// Largest accepted request body (Genesys `request.bytes.max`).
@@ -157,10 +159,16 @@ async fn handle(
             // thousands of queues), so it runs off the async workers.
             let task_shared = shared.clone();
             let task_uri = uri.clone();
-            tokio::task::spawn_blocking(move || endpoint(&task_shared, ep, &task_uri, &body))
-                .await
-                .unwrap_or_else(|_| Err(ApiError::server(500, None)))
-                .map_err(Failure::Api)
+            let host = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            tokio::task::spawn_blocking(move || {
+                endpoint(&task_shared, ep, &task_uri, host.as_deref(), &body)
+            })
+            .await
+            .unwrap_or_else(|_| Err(ApiError::server(500, None)))
+            .map_err(Failure::Api)
         }
         Ok(Step::Done(reply)) => Ok(reply),
         Err(e) => Err(e),
@@ -329,36 +337,61 @@ async fn pipeline(
     Ok(Step::Compute(ep))
 }
 
-fn endpoint(shared: &Shared, ep: SimEndpoint, uri: &Uri, body: &[u8]) -> Result<Reply, ApiError> {
+fn endpoint(
+    shared: &Shared,
+    ep: SimEndpoint,
+    uri: &Uri,
+    host: Option<&str>,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
     let c = &shared.config;
+    let v = &c.variants;
     let now = shared.now_ms();
+    let all_media = v.media_settings == MediaSettingsMode::All;
     match ep {
         SimEndpoint::Queues => match queue_id_of(uri.path().trim_end_matches('/')) {
-            Some(id) => routing::get_one(&shared.org, id, now).map(Reply::Json),
+            Some(id) => routing::get_one(&shared.org, id, now, all_media).map(Reply::Json),
             None => {
                 let params = parse_pairs(uri.query().unwrap_or(""));
-                routing::list(&shared.org, &params, c.max_page_size, now).map(Reply::Json)
+                let links = Links {
+                    next: v.next_uri,
+                    host,
+                    all_media,
+                };
+                routing::list(&shared.org, &params, c.max_page_size, now, links).map(Reply::Json)
             }
         },
         SimEndpoint::Aggregates => {
             let limits = Limits {
                 max_interval_days: c.max_interval_days,
-                max_predicates: c.max_predicates,
+                max_predicates: v.aggregates_max_predicates.unwrap_or(c.max_predicates),
                 max_buckets: c.max_buckets,
+                alignment: v.bucket_alignment,
             };
             let q = query::parse(body, limits)?;
+            v.check_metrics(&q.metrics, "ConversationAggregateMetric", AGGREGATE_METRICS)?;
+            v.check_granularity(q.granularity.as_deref())?;
             Ok(Reply::Raw(aggregate::answer(
                 &shared.org,
                 &q,
                 now,
                 c.empty_results,
+                all_media,
             )))
         }
         SimEndpoint::Observations => {
-            let q = observations::parse(body, c.max_predicates)?;
+            let max = v.observations_max_predicates.unwrap_or(c.max_predicates);
+            let q = observations::parse(body, max)?;
+            v.check_metrics(&q.metrics, "QueueObservationMetric", OBSERVATION_METRICS)?;
+            v.check_metrics(
+                &q.detail,
+                "QueueObservationDetailMetric",
+                OBSERVATION_DETAIL_METRICS,
+            )?;
             let opts = ObsOptions {
                 longest: c.longest_mode,
                 detail_cap: c.observation_detail_cap.max(2),
+                all_media,
             };
             Ok(Reply::Json(observations::answer(
                 &shared.org,
