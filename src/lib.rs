@@ -14,6 +14,7 @@
 //! - [`timefmt`]: Genesys-style instants, intervals and ISO-8601 durations.
 //! - [`secret`]: a redacted string type for client secrets and tokens.
 //! - [`logging`]: tracing setup (`--log.level`, `--log.format`).
+//! - [`shutdown`]: the SIGINT/SIGTERM stop signal of the long-running commands.
 //! - [`web`]: `--web.config.file`: TLS, basic authentication, security headers.
 
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod kpi;
 pub mod logging;
 pub mod report;
 pub mod secret;
+pub mod shutdown;
 pub mod simulator;
 pub mod timefmt;
 pub mod web;

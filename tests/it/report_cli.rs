@@ -160,7 +160,7 @@ async fn report_matches_ground_truth() {
     let have: BTreeSet<&str> = rows[0].keys().map(String::as_str).collect();
     assert_eq!(
         have,
-        COLUMNS.into_iter().collect::<BTreeSet<_>>(),
+        COLUMNS.iter().map(|c| c.key).collect::<BTreeSet<_>>(),
         "exactly the documented keys"
     );
     let order: Vec<(String, String)> = rows.iter().map(key_of).collect();
@@ -218,12 +218,12 @@ async fn awkward_names_render_in_every_format() {
     assert_eq!(json_names, wanted);
 
     let csv = parse_csv(&stdout(&run("csv").await));
-    assert_eq!(csv[0], COLUMNS.map(String::from).to_vec());
+    assert_eq!(csv[0], COLUMNS.map(|c| c.key.to_string()).to_vec());
     assert_eq!(csv.len(), rows.len() + 1);
     for (line, row) in csv[1..].iter().zip(&rows) {
         assert_eq!(line.len(), COLUMNS.len());
-        for (i, column) in COLUMNS.iter().enumerate() {
-            let want = match &row[*column] {
+        for (i, column) in COLUMNS.iter().map(|c| c.key).enumerate() {
+            let want = match &row[column] {
                 Scalar::Str(s) => s.clone(),
                 Scalar::Num(n) => n.to_string(),
                 Scalar::Null => String::new(),
