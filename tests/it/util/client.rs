@@ -3,7 +3,7 @@
 //! output, and running the real binary with a bound.
 
 use std::io::{Read, Write};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -188,16 +188,11 @@ pub fn global_trace_logs() -> TraceCapture {
 /// Runs the real binary with `args` and extra `env` (every inherited
 /// `GENESYS_*` variable removed), killing it after `limit`.
 pub fn run_binary(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_genesys_exporter"));
+    let mut cmd = super::exporter::binary();
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("GENESYS_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
     for (k, v) in env {
         cmd.env(k, v);
     }

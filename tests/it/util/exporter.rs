@@ -48,11 +48,12 @@ pub fn client_for(sim: &SimHandle) -> ClientConfig {
     c
 }
 
-/// The real binary, without any `GENESYS_*` variable of the test environment.
+/// The real binary, without any `GENESYS_*` or `RUST_LOG` variable of the
+/// test environment.
 pub fn binary() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_genesys_exporter"));
     for (key, _) in std::env::vars() {
-        if key.starts_with("GENESYS_") {
+        if key.starts_with("GENESYS_") || key == "RUST_LOG" {
             cmd.env_remove(key);
         }
     }
