@@ -17,11 +17,6 @@ Every wait is bounded; every address is the one given (the script passes loopbac
       wait until QUERY returns at least one series and every one equals VALUE
   prometheus_checks.py rules PROMETHEUS TIMEOUT_S
       wait until every rule group has been evaluated; fail unless every rule is healthy
-  prometheus_checks.py metrics-match METRICS_URL EXPORTED_TXT [MAY_BE_ABSENT]
-      fail unless the "# TYPE" lines served at METRICS_URL name exactly the families
-      (and types) listed in EXPORTED_TXT and their samples carry exactly the listed labels;
-      MAY_BE_ABSENT is a comma-separated list of families that the exporter legitimately
-      leaves out when they have no series at the moment
 """
 
 import json
@@ -144,75 +139,6 @@ def check_rules(base, timeout_s):
     print(f"all {len(rules)} rules healthy")
 
 
-def sample_labels(line):
-    """(series name, label names) of one exposition-format sample line."""
-    brace = line.find("{")
-    space = line.find(" ")
-    if brace < 0 or (0 <= space < brace):
-        return line[:space], set()
-    name, labels, i = line[:brace], set(), brace + 1
-    while line[i] != "}":
-        eq = line.index("=", i)
-        labels.add(line[i:eq].strip().lstrip(","))
-        i = eq + 2  # past '="'
-        while line[i] != '"':
-            i += 2 if line[i] == "\\" else 1
-        i += 1
-        if line[i] == ",":
-            i += 1
-    return name, labels
-
-
-def family_of(series, served):
-    """The family a sample belongs to (histogram series carry _bucket/_sum/_count)."""
-    if series in served:
-        return series
-    for suffix in ("_bucket", "_sum", "_count"):
-        if series.endswith(suffix) and served.get(series[: -len(suffix)]) == "histogram":
-            return series[: -len(suffix)]
-    return series
-
-
-def metrics_match(url, exported_path, may_be_absent=""):
-    status, body = get(url)
-    if status != 200:
-        raise SystemExit(f"prometheus_checks: {url} answered {status}")
-    lines = body.decode("utf-8").splitlines()
-    served = {}
-    for line in lines:
-        if line.startswith("# TYPE "):
-            _, _, name, kind = line.split(maxsplit=3)
-            served[name] = kind.strip()
-    served_labels = {}
-    for line in lines:
-        if line and not line.startswith("#"):
-            series, labels = sample_labels(line)
-            served_labels.setdefault(family_of(series, served), set()).update(labels - {"le"})
-    listed, listed_labels = {}, {}
-    with open(exported_path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith("#"):
-                name, kind, labels = line.split()
-                listed[name] = kind
-                listed_labels[name] = set() if labels == "-" else set(labels.split(","))
-    problems = [f"served but not listed: {n} ({served[n]})" for n in sorted(set(served) - set(listed))]
-    optional = set(filter(None, may_be_absent.split(",")))
-    unknown = optional - set(listed)
-    if unknown:
-        raise SystemExit(f"prometheus_checks: not in {exported_path}: {', '.join(sorted(unknown))}")
-    problems += [f"listed but not served: {n} ({listed[n]})" for n in sorted(set(listed) - set(served) - optional)]
-    problems += [f"{n}: served as {served[n]}, listed as {listed[n]}"
-                 for n in sorted(set(served) & set(listed)) if served[n] != listed[n]]
-    problems += [f"{n}: served with labels {sorted(served_labels.get(n, set()))}, listed with {sorted(listed_labels[n])}"
-                 for n in sorted(set(served) & set(listed)) if served_labels.get(n, set()) != listed_labels[n]]
-    if problems:
-        raise SystemExit("prometheus_checks: /metrics and " + exported_path + " differ:\n  " + "\n  ".join(problems))
-    absent = sorted(set(listed) - set(served))
-    print(f"/metrics serves the {len(served)} families of {exported_path} with their types and labels"
-          + (f" (absent now, allowed: {', '.join(absent)})" if absent else ""))
-
-
 def main(argv):
     cmd, args = (argv[1], argv[2:]) if len(argv) > 1 else ("", [])
     if cmd == "config" and len(args) == 4:
@@ -228,8 +154,6 @@ def main(argv):
         wait_value(args[0], args[1], args[2], float(args[3]))
     elif cmd == "rules" and len(args) == 2:
         check_rules(args[0], float(args[1]))
-    elif cmd == "metrics-match" and len(args) in (2, 3):
-        metrics_match(*args)
     else:
         print(__doc__.strip(), file=sys.stderr)
         return 2

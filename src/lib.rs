@@ -15,6 +15,7 @@
 //! - [`secret`]: a redacted string type for client secrets and tokens.
 //! - [`logging`]: tracing setup (`--log.level`, `--log.format`): logfmt or JSON lines.
 //! - `tasks`: runs concurrent futures to completion (client fan-out, poller).
+//! - [`shutdown`]: the SIGINT/SIGTERM stop signal of the long-running commands.
 //! - [`web`]: `--web.config.file`: TLS, basic authentication, security headers.
 
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod kpi;
 pub mod logging;
 pub mod report;
 pub mod secret;
+pub mod shutdown;
 pub mod simulator;
 mod tasks;
 pub mod timefmt;

@@ -2,9 +2,8 @@
 # Live proof against a real Prometheus: the exporter runs in --demo mode (embedded
 # simulator) and Debian's Prometheus scrapes it with a config derived from
 # prometheus/prometheus.yml (alert rules included). Then:
-#   - /metrics serves exactly the families listed in prometheus/exported-metrics.txt,
-#     with their types and labels;
-#   - the exporter target is up and has been scraped several times;
+#   - the exporter target is up and has been scraped several times (that /metrics
+#     serves exactly the families of prometheus/exported-metrics.txt is a cargo test);
 #   - every dashboard variable query finds values and every panel query returns
 #     status success with at least one series (variables set to "All");
 #   - the stat panels' values equal the same KPIs computed in Python from the raw
@@ -29,11 +28,6 @@ exporter_port="$(free_port)"
 pids+=("$!")
 exporter="http://127.0.0.1:${exporter_port}"
 python3 scripts/prometheus_checks.py wait-http "$exporter/-/ready" 120
-
-# Families without series at the moment are left out of /metrics: the longest wait when
-# nothing waits, the ratios when every denominator is 0.
-python3 scripts/prometheus_checks.py metrics-match "$exporter/metrics" prometheus/exported-metrics.txt \
-  genesys_queue_longest_waiting_seconds,genesys_queue_abandon_ratio,genesys_queue_service_level_ratio
 
 prometheus_port="$(free_port)"
 job="$(python3 scripts/prometheus_checks.py config prometheus/prometheus.yml "$work/prometheus.yml" \

@@ -181,7 +181,7 @@ pub async fn run_command(args: ExporterArgs) -> ExitCode {
         }
         Err(e) => tracing::warn!(error = %e, "cannot read the bound address"),
     }
-    let result = run(config, client, listener, shutdown_signal()).await;
+    let result = run(config, client, listener, crate::shutdown::shutdown_signal()).await;
     if let Some(sim) = sim {
         sim.shutdown().await;
     }
@@ -191,29 +191,5 @@ pub async fn run_command(args: ExporterArgs) -> ExitCode {
             eprintln!("genesys_exporter: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }

@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
-use super::rows::{Row, COLUMNS};
+use unicode_width::UnicodeWidthStr;
+
+use super::rows::{Cell, Row, COLUMNS};
 
 /// Output format (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -44,30 +46,21 @@ pub fn csv_field(value: &str) -> String {
     }
 }
 
-fn opt(value: Option<f64>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_default()
+fn csv_cell(cell: Cell<'_>) -> String {
+    match cell {
+        Cell::Text(text) => csv_field(text),
+        Cell::Count(n) => n.to_string(),
+        Cell::Ratio(v) | Cell::Seconds(v) => v.map(|v| v.to_string()).unwrap_or_default(),
+    }
 }
 
 /// CSV with CRLF line ends (RFC 4180); undefined values are empty fields.
 pub fn csv(rows: &[Row]) -> String {
-    let mut out = COLUMNS.join(",");
+    let header: Vec<&str> = COLUMNS.iter().map(|c| c.key).collect();
+    let mut out = header.join(",");
     out.push_str("\r\n");
     for r in rows {
-        let fields = [
-            csv_field(&r.queue),
-            csv_field(&r.queue_id),
-            csv_field(&r.media_type),
-            r.offered.to_string(),
-            r.answered.to_string(),
-            r.abandoned.to_string(),
-            opt(r.abandon_ratio),
-            opt(r.asa_seconds),
-            opt(r.aht_seconds),
-            opt(r.avg_wait_seconds),
-            opt(r.service_level_ratio),
-            r.transferred.to_string(),
-            r.flowouts.to_string(),
-        ];
+        let fields: Vec<String> = COLUMNS.iter().map(|c| csv_cell((c.cell)(r))).collect();
         out.push_str(&fields.join(","));
         out.push_str("\r\n");
     }
@@ -87,81 +80,46 @@ fn cell_text(text: &str) -> String {
         .collect()
 }
 
-/// Terminal columns a string occupies: East Asian wide and fullwidth
-/// characters (and most emoji) take two, combining marks and zero-width
-/// characters none, everything else one.
+/// Terminal columns a string occupies (Unicode Standard Annex #11): East
+/// Asian wide and fullwidth characters take two, combining marks none.
 pub fn display_width(text: &str) -> usize {
-    text.chars()
-        .map(|c| match u32::from(c) {
-            0x0300..=0x036F | 0x200B..=0x200F | 0xFE00..=0xFE0F => 0,
-            0x1100..=0x115F
-            | 0x2E80..=0x303E
-            | 0x3041..=0x33FF
-            | 0x3400..=0x4DBF
-            | 0x4E00..=0x9FFF
-            | 0xA000..=0xA4CF
-            | 0xAC00..=0xD7A3
-            | 0xF900..=0xFAFF
-            | 0xFE30..=0xFE4F
-            | 0xFF00..=0xFF60
-            | 0xFFE0..=0xFFE6
-            | 0x1F300..=0x1F64F
-            | 0x1F900..=0x1F9FF
-            | 0x20000..=0x3FFFD => 2,
-            _ => 1,
-        })
-        .sum()
+    text.width()
 }
 
-fn percent(v: Option<f64>) -> String {
-    v.map(|v| format!("{:.1}%", v * 100.0))
-        .unwrap_or_else(|| String::from("-"))
+fn table_cell(cell: Cell<'_>) -> String {
+    match cell {
+        Cell::Text(text) => cell_text(text),
+        Cell::Count(n) => n.to_string(),
+        Cell::Ratio(v) => v
+            .map(|v| format!("{:.1}%", v * 100.0))
+            .unwrap_or_else(|| String::from("-")),
+        Cell::Seconds(v) => v
+            .map(|v| format!("{v:.1}"))
+            .unwrap_or_else(|| String::from("-")),
+    }
 }
-
-fn seconds(v: Option<f64>) -> String {
-    v.map(|v| format!("{v:.1}"))
-        .unwrap_or_else(|| String::from("-"))
-}
-
-const TABLE_HEADER: [&str; 12] = [
-    "QUEUE",
-    "MEDIA",
-    "OFFERED",
-    "ANSWERED",
-    "ABANDONED",
-    "ABANDON%",
-    "ASA(s)",
-    "AHT(s)",
-    "AVG WAIT(s)",
-    "SL%",
-    "TRANSFERRED",
-    "FLOWOUTS",
-];
 
 /// An aligned table: text columns left-aligned, numbers right-aligned.
 pub fn table(rows: &[Row], title: &str) -> String {
-    let cells: Vec<[String; 12]> = rows
+    let columns: Vec<_> = COLUMNS
+        .iter()
+        .filter_map(|c| c.header.map(|h| (h, c.cell)))
+        .collect();
+    let cells: Vec<Vec<(String, bool)>> = rows
         .iter()
         .map(|r| {
-            [
-                cell_text(&r.queue),
-                cell_text(&r.media_type),
-                r.offered.to_string(),
-                r.answered.to_string(),
-                r.abandoned.to_string(),
-                percent(r.abandon_ratio),
-                seconds(r.asa_seconds),
-                seconds(r.aht_seconds),
-                seconds(r.avg_wait_seconds),
-                percent(r.service_level_ratio),
-                r.transferred.to_string(),
-                r.flowouts.to_string(),
-            ]
+            columns
+                .iter()
+                .map(|(_, cell)| {
+                    let cell = cell(r);
+                    (table_cell(cell), matches!(cell, Cell::Text(_)))
+                })
+                .collect()
         })
         .collect();
-    let mut widths = TABLE_HEADER.map(display_width);
+    let mut widths: Vec<usize> = columns.iter().map(|(h, _)| display_width(h)).collect();
     for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
+        for (w, (c, _)) in widths.iter_mut().zip(row) {
             *w = (*w).max(display_width(c));
         }
     }
@@ -169,22 +127,32 @@ pub fn table(rows: &[Row], title: &str) -> String {
     if !title.is_empty() {
         let _ = writeln!(out, "{}", cell_text(title));
     }
-    let line = |out: &mut String, row: &[String]| {
+    let line = |out: &mut String, row: &[(String, bool)]| {
         let parts: Vec<String> = row
             .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let pad = widths[i].saturating_sub(display_width(c));
-                if i < 2 {
-                    format!("{c}{}", " ".repeat(pad))
+            .zip(&widths)
+            .map(|((c, left), width)| {
+                let pad = " ".repeat(width.saturating_sub(display_width(c)));
+                if *left {
+                    format!("{c}{pad}")
                 } else {
-                    format!("{}{c}", " ".repeat(pad))
+                    format!("{pad}{c}")
                 }
             })
             .collect();
         let _ = writeln!(out, "{}", parts.join("  ").trim_end());
     };
-    let header: Vec<String> = TABLE_HEADER.iter().map(|h| h.to_string()).collect();
+    // Each column always yields the same kind of cell; with no rows every
+    // header is exactly its column's width, so alignment does not matter.
+    let left: Vec<bool> = match cells.first() {
+        Some(row) => row.iter().map(|(_, left)| *left).collect(),
+        None => vec![true; columns.len()],
+    };
+    let header: Vec<(String, bool)> = columns
+        .iter()
+        .zip(left)
+        .map(|((h, _), left)| (h.to_string(), left))
+        .collect();
     line(&mut out, &header);
     for row in &cells {
         line(&mut out, row);
@@ -224,13 +192,18 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&text).expect("json");
         let obj = v[0].as_object().expect("object");
         let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
-        let mut expected = COLUMNS.to_vec();
+        let mut expected: Vec<&str> = COLUMNS.iter().map(|c| c.key).collect();
         expected.sort_unstable();
         let mut got = keys.clone();
         got.sort_unstable();
         assert_eq!(got, expected);
         assert!(obj["aht_seconds"].is_null());
         assert_eq!(obj["abandon_ratio"], 0.2);
+        let at: Vec<usize> = COLUMNS
+            .iter()
+            .map(|c| text.find(&format!("\"{}\":", c.key)).expect("key"))
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "keys in column order");
     }
 
     /// CSV quotes awkward names per RFC 4180 and leaves undefined values blank.
@@ -242,7 +215,8 @@ mod tests {
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
         let text = csv(&[row("Sales, \"EMEA\"", None)]);
         let lines: Vec<&str> = text.split("\r\n").collect();
-        assert_eq!(lines[0], COLUMNS.join(","));
+        let keys: Vec<&str> = COLUMNS.iter().map(|c| c.key).collect();
+        assert_eq!(lines[0], keys.join(","));
         assert_eq!(
             lines[1],
             "\"Sales, \"\"EMEA\"\"\",id-1,voice,10,8,2,,,,3,,1,0"

@@ -1,10 +1,10 @@
 //! Report rows (pure): queue selection by name or glob, merging per-chunk
-//! series into one total per queue × media type, and the row fields with
-//! their §3 KPI formulas.
+//! series into one total per queue × media type, the row fields with their
+//! §3 KPI formulas, and the one column table every output format follows.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::genesys::{Queue, QueueMediaSeries};
 use crate::kpi::Totals;
@@ -24,8 +24,8 @@ pub const MEDIA_TYPES: [&str; 11] = [
     "voice",
 ];
 
-/// One line of the report. Serialises with exactly the documented JSON keys.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One line of the report. Serialises with exactly the [`COLUMNS`] keys.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// Queue name.
     pub queue: String,
@@ -55,22 +55,120 @@ pub struct Row {
     pub flowouts: u64,
 }
 
-/// The JSON keys and CSV columns, in order.
-pub const COLUMNS: [&str; 13] = [
-    "queue",
-    "queue_id",
-    "media_type",
-    "offered",
-    "answered",
-    "abandoned",
-    "abandon_ratio",
-    "asa_seconds",
-    "aht_seconds",
-    "avg_wait_seconds",
-    "service_level_ratio",
-    "transferred",
-    "flowouts",
+/// One value of a row, before a format renders it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    /// A name or id (left-aligned in the table).
+    Text(&'a str),
+    /// A count.
+    Count(u64),
+    /// A ratio (a percentage in the table); `None` when undefined.
+    Ratio(Option<f64>),
+    /// A duration in seconds; `None` when undefined.
+    Seconds(Option<f64>),
+}
+
+impl Serialize for Cell<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Cell::Text(text) => serializer.serialize_str(text),
+            Cell::Count(n) => serializer.serialize_u64(n),
+            Cell::Ratio(v) | Cell::Seconds(v) => v.serialize(serializer),
+        }
+    }
+}
+
+/// One report column: its table header (`None`: CSV and JSON only), its JSON
+/// key and CSV column name, and its value in a row.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Table header.
+    pub header: Option<&'static str>,
+    /// JSON key and CSV column name.
+    pub key: &'static str,
+    /// The value of this column in a row.
+    pub cell: for<'a> fn(&'a Row) -> Cell<'a>,
+}
+
+/// Every column, in output order: the one list the table, CSV and JSON follow.
+pub const COLUMNS: [Column; 13] = [
+    Column {
+        header: Some("QUEUE"),
+        key: "queue",
+        cell: |r| Cell::Text(&r.queue),
+    },
+    Column {
+        header: None,
+        key: "queue_id",
+        cell: |r| Cell::Text(&r.queue_id),
+    },
+    Column {
+        header: Some("MEDIA"),
+        key: "media_type",
+        cell: |r| Cell::Text(&r.media_type),
+    },
+    Column {
+        header: Some("OFFERED"),
+        key: "offered",
+        cell: |r| Cell::Count(r.offered),
+    },
+    Column {
+        header: Some("ANSWERED"),
+        key: "answered",
+        cell: |r| Cell::Count(r.answered),
+    },
+    Column {
+        header: Some("ABANDONED"),
+        key: "abandoned",
+        cell: |r| Cell::Count(r.abandoned),
+    },
+    Column {
+        header: Some("ABANDON%"),
+        key: "abandon_ratio",
+        cell: |r| Cell::Ratio(r.abandon_ratio),
+    },
+    Column {
+        header: Some("ASA(s)"),
+        key: "asa_seconds",
+        cell: |r| Cell::Seconds(r.asa_seconds),
+    },
+    Column {
+        header: Some("AHT(s)"),
+        key: "aht_seconds",
+        cell: |r| Cell::Seconds(r.aht_seconds),
+    },
+    Column {
+        header: Some("AVG WAIT(s)"),
+        key: "avg_wait_seconds",
+        cell: |r| Cell::Seconds(r.avg_wait_seconds),
+    },
+    Column {
+        header: Some("SL%"),
+        key: "service_level_ratio",
+        cell: |r| Cell::Ratio(r.service_level_ratio),
+    },
+    Column {
+        header: Some("TRANSFERRED"),
+        key: "transferred",
+        cell: |r| Cell::Count(r.transferred),
+    },
+    Column {
+        header: Some("FLOWOUTS"),
+        key: "flowouts",
+        cell: |r| Cell::Count(r.flowouts),
+    },
 ];
+
+/// A row serialises as an object with exactly the [`COLUMNS`] keys, in order.
+impl Serialize for Row {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(COLUMNS.len()))?;
+        for column in &COLUMNS {
+            map.serialize_entry(column.key, &(column.cell)(self))?;
+        }
+        map.end()
+    }
+}
 
 impl Row {
     /// The row of one queue × media type.

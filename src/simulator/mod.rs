@@ -4,20 +4,23 @@
 //! limits and injectable faults.
 //!
 //! # Layout
-//! - [`config`]: every knob and its default; [`SimulateFlags`] maps flags onto it.
+//! - [`config`]: every knob and its default; `args` ([`SimulateFlags`]) maps
+//!   the `simulate` flags onto it.
 //! - `org`, `names`, `media`: the org (queues, divisions, media, service levels).
-//! - `profile`, `traffic`, `conversation`, `realtime`: the daily arrival profile, the traffic model, metric events at
-//!   emission time, and the real-time state derived from them.
-//! - `query`, `filter`, `buckets`, `aggregate`, `aggregate_render`, `sparse`: aggregate queries.
+//! - `profile`, `traffic`, `conversation`, `realtime`: the daily arrival
+//!   profile, the traffic model, metric events at emission time, and the
+//!   real-time state derived from them.
+//! - `query`, `filter`, `buckets`, `aggregate`, `aggregate_render`, `sparse`: aggregate
+//!   queries.
 //! - `observations`, `routing`, `auth`: the other endpoints.
 //! - [`variants`]: the ways a real org may answer differently, and the `real-org` preset.
 //! - `server`, `control`, `errors`, `urlenc`, `rng`: HTTP plumbing.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 mod aggregate;
 mod aggregate_render;
+mod args;
 mod auth;
 mod buckets;
 mod catalog;
@@ -41,6 +44,7 @@ mod traffic;
 mod urlenc;
 pub mod variants;
 
+pub use args::{SimulateArgs, SimulateFlags};
 pub use config::{
     EmptyResults, ExpiredTokenCode, LongestMode, SimClient, SimConfig, SlOptions, ALL_PERMISSIONS,
 };
@@ -52,193 +56,6 @@ pub use realtime::{MediaObservation, QueueUsers};
 pub use server::{spawn, SimHandle};
 pub use traffic::{Outcome, MAX_LIFETIME_MS, SLOT_MS};
 pub use variants::{BucketAlignment, MediaSettingsMode, NextUri, Preset, VariantFlags, Variants};
-
-/// `genesys_exporter simulate` flags (boxed, so the subcommand enum stays small).
-#[derive(Debug, clap::Args)]
-pub struct SimulateArgs {
-    /// The flags themselves.
-    #[command(flatten)]
-    pub flags: Box<SimulateFlags>,
-}
-
-/// Every `genesys_exporter simulate` flag, each with an environment variable.
-#[derive(Debug, clap::Args)]
-pub struct SimulateFlags {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(
-        long,
-        env = "GENESYS_SIMULATOR_LISTEN",
-        default_value = "127.0.0.1:8089"
-    )]
-    pub listen: String,
-    /// Seed of the org and its traffic.
-    #[arg(long, env = "GENESYS_SIMULATOR_SEED", default_value_t = 1)]
-    pub seed: u64,
-    /// Number of queues.
-    #[arg(long, env = "GENESYS_SIMULATOR_QUEUES", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub queues: u32,
-    /// Client id of the demo OAuth client.
-    #[arg(
-        long = "client-id",
-        env = "GENESYS_SIMULATOR_CLIENT_ID",
-        default_value = "demo-client"
-    )]
-    pub client_id: String,
-    /// Client secret of the demo OAuth client.
-    #[arg(
-        long = "client-secret",
-        env = "GENESYS_SIMULATOR_CLIENT_SECRET",
-        default_value = "demo-secret",
-        hide_env_values = true
-    )]
-    pub client_secret: String,
-    /// Requests per rolling minute per token before 429.
-    #[arg(long = "rate-limit", env = "GENESYS_SIMULATOR_RATE_LIMIT", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
-    pub rate_limit: u32,
-    /// Lifetime of issued tokens (e.g. 24h, 15m).
-    #[arg(long = "token-ttl", env = "GENESYS_SIMULATOR_TOKEN_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
-    pub token_ttl: Duration,
-    /// Share (0..1) of API calls answered 500/502/503/504.
-    #[arg(long = "fault-rate", env = "GENESYS_SIMULATOR_FAULT_RATE", default_value_t = 0.0, value_parser = parse_rate)]
-    pub fault_rate: f64,
-    /// Delay added to every response (e.g. 200ms).
-    #[arg(long, env = "GENESYS_SIMULATOR_LATENCY", default_value = "0s", value_parser = humantime::parse_duration)]
-    pub latency: Duration,
-    /// Longest aggregate interval accepted, in days.
-    #[arg(long = "max-interval-days", env = "GENESYS_SIMULATOR_MAX_INTERVAL_DAYS", default_value_t = 31, value_parser = clap::value_parser!(u32).range(1..=3660))]
-    pub max_interval_days: u32,
-    /// Most filter predicates accepted per query.
-    #[arg(
-        long = "max-predicates",
-        env = "GENESYS_SIMULATOR_MAX_PREDICATES",
-        default_value_t = 200
-    )]
-    pub max_predicates: usize,
-    /// Largest pageSize accepted by the queue list.
-    #[arg(long = "max-page-size", env = "GENESYS_SIMULATOR_MAX_PAGE_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_page_size: u32,
-    /// Body of an aggregate answer without data: "omitted" ({}) or "empty-array" ({"results": []}).
-    #[arg(
-        long = "empty-results",
-        env = "GENESYS_SIMULATOR_EMPTY_RESULTS",
-        value_enum,
-        default_value = "omitted"
-    )]
-    pub empty_results: EmptyResults,
-    /// oLongestWaiting/oLongestInteracting as "epoch" (epoch ms) or "duration" (age in ms).
-    #[arg(
-        long = "longest-waiting",
-        env = "GENESYS_SIMULATOR_LONGEST_WAITING",
-        value_enum,
-        default_value = "epoch"
-    )]
-    pub longest_waiting: LongestMode,
-    /// Error code for expired tokens: "bad.credentials" or "credentials.expired".
-    #[arg(
-        long = "expired-token-code",
-        env = "GENESYS_SIMULATOR_EXPIRED_TOKEN_CODE",
-        value_enum,
-        default_value = "bad.credentials"
-    )]
-    pub expired_token_code: ExpiredTokenCode,
-    /// HTTP status of invalid_client token errors.
-    #[arg(long = "token-error-status", env = "GENESYS_SIMULATOR_TOKEN_ERROR_STATUS", default_value_t = 401, value_parser = clap::value_parser!(u16).range(400..=499))]
-    pub token_error_status: u16,
-    /// Service level counts abandons in its denominator.
-    #[arg(long = "sl-include-abandons", env = "GENESYS_SIMULATOR_SL_INCLUDE_ABANDONS", default_value_t = true, action = clap::ArgAction::Set)]
-    pub sl_include_abandons: bool,
-    /// Service level counts short abandons in its denominator.
-    #[arg(long = "sl-include-short-abandons", env = "GENESYS_SIMULATOR_SL_INCLUDE_SHORT_ABANDONS", default_value_t = false, action = clap::ArgAction::Set)]
-    pub sl_include_short_abandons: bool,
-    /// Service level counts flow-outs in its denominator.
-    #[arg(long = "sl-include-flowouts", env = "GENESYS_SIMULATOR_SL_INCLUDE_FLOWOUTS", default_value_t = false, action = clap::ArgAction::Set)]
-    pub sl_include_flowouts: bool,
-    /// Abandons shorter than this are short abandons.
-    #[arg(long = "short-abandon-threshold", env = "GENESYS_SIMULATOR_SHORT_ABANDON_THRESHOLD", default_value = "10s", value_parser = humantime::parse_duration)]
-    pub short_abandon_threshold: Duration,
-    /// Cap of observations[] per observation metric.
-    #[arg(long = "observation-detail-cap", env = "GENESYS_SIMULATOR_OBSERVATION_DETAIL_CAP", default_value_t = 100, value_parser = clap::value_parser!(u32).range(2..))]
-    pub observation_detail_cap: u32,
-    /// Multiplier on every arrival rate.
-    #[arg(long = "traffic-scale", env = "GENESYS_SIMULATOR_TRAFFIC_SCALE", default_value_t = 1.0, value_parser = parse_scale)]
-    pub traffic_scale: f64,
-    /// Daily arrival pattern: "office" (UTC office hours, quiet nights and weekends) or "flat" (the weekday peak around the clock).
-    #[arg(
-        long = "traffic-profile",
-        env = "GENESYS_SIMULATOR_TRAFFIC_PROFILE",
-        value_enum,
-        default_value = "office"
-    )]
-    pub traffic_profile: TrafficProfile,
-    /// A further OAuth client, `ID:SECRET:PERMISSION,PERMISSION…` (repeatable; an
-    /// empty permission list gives a client without permissions). In the
-    /// environment variable, separate clients with `;`.
-    #[arg(
-        long = "extra-client",
-        env = "GENESYS_SIMULATOR_EXTRA_CLIENTS",
-        value_delimiter = ';'
-    )]
-    pub extra_clients: Vec<SimClient>,
-    /// Freeze the clock at this instant (RFC 3339, e.g. 2025-03-12T10:15:00Z) instead of the wall clock.
-    #[arg(long = "fixed-now", env = "GENESYS_SIMULATOR_FIXED_NOW", value_parser = parse_now)]
-    pub fixed_now: Option<i64>,
-    #[command(flatten)]
-    pub variants: VariantFlags,
-}
-
-impl SimulateFlags {
-    /// The configuration these flags describe.
-    pub fn to_config(&self) -> SimConfig {
-        SimConfig {
-            seed: self.seed,
-            queues: self.queues as usize,
-            client_id: self.client_id.clone(),
-            client_secret: self.client_secret.clone(),
-            rate_limit_per_minute: self.rate_limit,
-            token_ttl: self.token_ttl,
-            fault_rate: self.fault_rate,
-            latency: self.latency,
-            max_interval_days: self.max_interval_days,
-            max_predicates: self.max_predicates,
-            max_page_size: self.max_page_size,
-            empty_results: self.empty_results,
-            longest_mode: self.longest_waiting,
-            expired_token_code: self.expired_token_code,
-            token_error_status: self.token_error_status,
-            sl_options: SlOptions {
-                include_abandons: self.sl_include_abandons,
-                include_short_abandons: self.sl_include_short_abandons,
-                include_flowouts: self.sl_include_flowouts,
-                short_abandon_threshold_ms: self.short_abandon_threshold.as_millis() as i64,
-            },
-            observation_detail_cap: self.observation_detail_cap as usize,
-            traffic_scale: self.traffic_scale,
-            traffic_profile: self.traffic_profile,
-            fixed_now_ms: self.fixed_now,
-            extra_clients: self.extra_clients.clone(),
-            variants: self.variants.resolve(),
-            ..SimConfig::default()
-        }
-    }
-}
-
-fn parse_rate(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!("{s:?} is not a share between 0 and 1")),
-    }
-}
-
-fn parse_now(s: &str) -> Result<i64, String> {
-    crate::timefmt::parse_instant(s).ok_or_else(|| format!("{s:?} is not an ISO-8601 instant"))
-}
-
-fn parse_scale(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err(format!("{s:?} is not a non-negative number")),
-    }
-}
 
 /// Runs the simulator until Ctrl-C or SIGTERM.
 pub async fn run_command(args: SimulateArgs) -> ExitCode {
@@ -272,29 +89,8 @@ pub async fn run_command(args: SimulateArgs) -> ExitCode {
         );
         let _ = out.flush();
     }
-    shutdown_signal().await;
+    crate::shutdown::shutdown_signal().await;
     tracing::info!("simulator shutting down");
     handle.shutdown().await;
     ExitCode::SUCCESS
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

@@ -1,49 +1,19 @@
-//! `application/x-www-form-urlencoded` decoding and encoding, for query strings
-//! and the OAuth token form.
+//! `application/x-www-form-urlencoded` decoding (through `form_urlencoded`)
+//! and encoding, for query strings and the OAuth token form. The encoder is
+//! our own because `nextUri` links echo a request's parameters the way Genesys
+//! writes them: `*` wildcards and `,` lists unescaped and a space as `%20`,
+//! where `form_urlencoded` would escape `,` and `~` and write `+`.
 
 /// Decodes `a=1&b=x%20y` into pairs, in order. `+` is a space; invalid
 /// percent escapes are kept literally; invalid UTF-8 is replaced.
 pub(crate) fn parse_pairs(text: &str) -> Vec<(String, String)> {
-    text.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
+    form_urlencoded::parse(text.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Percent-encodes a query value (unreserved characters stay as they are).
+/// Percent-encodes a query value (unreserved characters, `*` and `,` stay as
+/// they are).
 pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -70,5 +40,6 @@ mod tests {
         assert_eq!(pairs[4], ("bad".into(), "%zz".into()));
         let v = "Support \"VIP\" \\ Billing";
         assert_eq!(parse_pairs(&format!("n={}", encode(v)))[0].1, v);
+        assert_eq!(encode("Sales* a,b~"), "Sales*%20a,b~");
     }
 }

@@ -2,13 +2,11 @@
 //! scripted and random faults, and the `simulate` command's URL line.
 //! Real HTTP on 127.0.0.1:0.
 
-mod sim_support;
-
 use std::time::{Duration, Instant};
 
+use crate::util::sim::{assert_error, is_uuid, Sim};
 use genesys_exporter::simulator::{Fault, SimConfig, SimEndpoint};
 use serde_json::{json, Value};
-use sim_support::{assert_error, is_uuid, start};
 
 const QUEUES: &str = "/api/v2/routing/queues";
 const DAY: &str = "2025-03-12T00:00:00.000Z/2025-03-13T00:00:00.000Z";
@@ -16,7 +14,7 @@ const DAY: &str = "2025-03-12T00:00:00.000Z/2025-03-13T00:00:00.000Z";
 /// Token requests work with Basic auth and with form fields, and fail with the OAuth bodies.
 #[tokio::test]
 async fn oauth_token_endpoint() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let url = format!("{}/oauth/token", sim.base);
     let r = sim
         .http
@@ -88,7 +86,7 @@ async fn oauth_token_endpoint() {
 /// Missing, unknown, revoked and expired tokens get the documented 401 bodies.
 #[tokio::test]
 async fn unauthenticated_calls_get_401() {
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         token_ttl: Duration::from_secs(1),
         ..SimConfig::default()
     })
@@ -124,7 +122,7 @@ async fn unauthenticated_calls_get_401() {
 /// credentials.expired is selectable.
 #[tokio::test]
 async fn revoked_tokens_and_expired_code_knob() {
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         expired_token_code: genesys_exporter::simulator::ExpiredTokenCode::CredentialsExpired,
         ..SimConfig::default()
     })
@@ -158,7 +156,7 @@ async fn revoked_tokens_and_expired_code_knob() {
 /// A client without a permission gets 403 missing.any.permissions naming it.
 #[tokio::test]
 async fn missing_permission_is_403() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     sim.handle.control().add_client(
         "limited",
         "s3cret",
@@ -194,7 +192,7 @@ async fn missing_permission_is_403() {
 /// Over the per-token limit the answer is 429 with Retry-After and the normalized body.
 #[tokio::test]
 async fn rate_limit_gives_429_with_retry_after() {
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         rate_limit_per_minute: 5,
         ..SimConfig::default()
     })
@@ -235,7 +233,7 @@ async fn rate_limit_gives_429_with_retry_after() {
 /// Every response is JSON with a UUID correlation id and the rate-limit headers.
 #[tokio::test]
 async fn every_response_has_the_headers() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let token = sim.token().await;
     let replies = vec![
         sim.get(QUEUES, Some(&token)).await,
@@ -267,7 +265,7 @@ async fn every_response_has_the_headers() {
 /// Scripted faults are consumed in order per endpoint; outage and fault rate hit every call.
 #[tokio::test]
 async fn faults_scripted_and_random() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let ctl = sim.handle.control();
     let token = sim.token().await;
     ctl.push_faults(
@@ -365,7 +363,7 @@ async fn faults_scripted_and_random() {
 /// A fault rate of 0.3 fails roughly that share of calls, deterministically per seed.
 #[tokio::test]
 async fn fault_rate_share() {
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         fault_rate: 0.3,
         ..SimConfig::default()
     })

@@ -1,39 +1,22 @@
-//! Helpers shared by the client and report integration tests: a simulator on
-//! 127.0.0.1:0, client configurations for it, a recording observer, tiny stub
-//! servers, captured tracing output, and running the real binary with a bound.
-#![allow(dead_code)]
-
-mod parse;
-mod truth;
-
-#[allow(unused_imports)]
-pub use parse::{parse_csv, parse_json_rows, Scalar};
-#[allow(unused_imports)]
-pub use truth::Truth;
+//! Helpers for the client and report tests: client configurations for the
+//! simulator, a recording observer, tiny stub servers, captured tracing
+//! output, and running the real binary with a bound.
 
 use std::io::{Read, Write};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
 use std::time::{Duration, Instant};
+use tracing_subscriber::layer::SubscriberExt as _;
 
 use genesys_exporter::genesys::{ApiObserver, ClientConfig, Endpoint, RetryReason};
 use genesys_exporter::secret::Secret;
-use genesys_exporter::simulator::{self, SimConfig, SimHandle};
 
 /// The simulator's demo credentials (its defaults).
 pub const DEMO_ID: &str = "demo-client";
 /// The simulator's demo secret.
 pub const DEMO_SECRET: &str = "demo-secret";
-
-/// Starts a simulator with `config` on a free loopback port.
-pub async fn start_sim(config: SimConfig) -> SimHandle {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    simulator::spawn(config, listener)
-        .await
-        .expect("simulator starts")
-}
 
 /// A client configuration for `base` with fast backoff, so retry tests stay quick.
 pub fn fast_config(base: &str, id: &str, secret: &str) -> ClientConfig {
@@ -154,40 +137,62 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
     }
 }
 
+/// Whether the global subscriber of [`global_trace_logs`] records events now.
+static RECORDING: AtomicBool = AtomicBool::new(false);
+
+/// Trace-level log capture; recording stops when it is dropped, so the other
+/// tests of the binary run without it.
+#[derive(Debug)]
+pub struct TraceCapture(LogBuffer);
+
+impl TraceCapture {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        self.0.text()
+    }
+}
+
+impl Drop for TraceCapture {
+    fn drop(&mut self) {
+        RECORDING.store(false, Ordering::SeqCst);
+    }
+}
+
 /// Installs (once per test binary) a global subscriber that records every
-/// event of the client, reqwest and hyper at trace level, and returns its buffer.
-/// Global rather than per-test, so that no thread's cached callsite interest
-/// can hide an event.
-pub fn global_trace_logs() -> LogBuffer {
+/// event of the client, reqwest and hyper at trace level while the returned
+/// capture lives. Global rather than per-test, so that no thread's cached
+/// callsite interest can hide an event.
+pub fn global_trace_logs() -> TraceCapture {
     static LOGS: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = LogBuffer::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "trace,genesys_exporter::simulator=off",
-            ))
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("first global subscriber");
-        logs
-    })
-    .clone()
+    let logs = LOGS
+        .get_or_init(|| {
+            let logs = LogBuffer::default();
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(
+                    "trace,genesys_exporter::simulator=off",
+                ))
+                .with_writer(logs.clone())
+                .with_ansi(false)
+                .finish()
+                .with(tracing_subscriber::filter::filter_fn(|_| {
+                    RECORDING.load(Ordering::SeqCst)
+                }));
+            tracing::subscriber::set_global_default(subscriber).expect("first global subscriber");
+            logs
+        })
+        .clone();
+    RECORDING.store(true, Ordering::SeqCst);
+    TraceCapture(logs)
 }
 
 /// Runs the real binary with `args` and extra `env` (every inherited
 /// `GENESYS_*` variable removed), killing it after `limit`.
 pub fn run_binary(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_genesys_exporter"));
+    let mut cmd = super::exporter::binary();
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("GENESYS_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
     for (k, v) in env {
         cmd.env(k, v);
     }

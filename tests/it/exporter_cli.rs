@@ -1,12 +1,10 @@
 //! The real binary: SIGTERM handling and `check-config` exit codes, offline
 //! and online against the simulator.
 
-mod exporter_support;
-
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use exporter_support::*;
+use crate::util::exporter::*;
 use genesys_exporter::simulator::{SimConfig, SimEndpoint};
 
 const UP_TIMEOUT: Duration = Duration::from_secs(90);
@@ -100,7 +98,7 @@ fn check_config_offline() {
 /// refused credentials as one line with exit code 2.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_config_online() {
-    let sim = start_sim(SimConfig {
+    let sim = start_roomy_sim(SimConfig {
         queues: 250,
         ..SimConfig::default()
     })

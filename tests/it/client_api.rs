@@ -2,16 +2,15 @@
 //! paging link, a tiny stub server): tokens, re-authentication, rate limits,
 //! retries, permanent errors, paging, chunking, observations and secrets.
 
-mod client_support;
-
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::util::client::*;
+use crate::util::sim::start_sim;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use client_support::*;
 use genesys_exporter::genesys::{
     AggregateRequest, Client, Endpoint, Error, NoopObserver, RetryReason,
 };
@@ -52,9 +51,6 @@ fn aggregate_request(queue_ids: Vec<String>) -> AggregateRequest {
     }
 }
 
-#[path = "client_api/auth.rs"]
 mod auth;
-#[path = "client_api/data.rs"]
 mod data;
-#[path = "client_api/resilience.rs"]
 mod resilience;

@@ -3,12 +3,13 @@
 //! own conversation events, in all three formats, with its request count and
 //! its exit statuses.
 
-mod client_support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Output;
 
-use client_support::*;
+use crate::util::client::{closed_port, run_binary_async, DEMO_ID, DEMO_SECRET};
+use crate::util::report_output::{parse_csv, parse_json_rows, Scalar};
+use crate::util::sim::start_sim;
+use crate::util::truth::Tally;
 use genesys_exporter::report::rows::COLUMNS;
 use genesys_exporter::simulator::{SimConfig, SimEndpoint, SimHandle, SlOptions};
 
@@ -66,13 +67,13 @@ fn key_of(r: &JsonRow) -> (String, String) {
     )
 }
 
-fn count_of(r: &JsonRow, k: &str) -> u64 {
+fn count_of(r: &JsonRow, k: &str) -> i64 {
     let n = r[k].num().expect("a number");
     assert!(n >= 0.0 && n.fract() == 0.0, "{k} is a count");
-    n as u64
+    n as i64
 }
 
-fn ratio(num: u64, den: u64) -> Option<f64> {
+fn ratio(num: i64, den: i64) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
 
@@ -118,7 +119,7 @@ async fn report_matches_ground_truth() {
     let mut expected = BTreeMap::new();
     for q in model.queues() {
         for m in &q.media {
-            let truth = Truth::compute(&model, &q.id, &m.media_type, from, to);
+            let truth = Tally::compute(&model, &q.id, &m.media_type, from, to);
             if kpi_metrics.iter().any(|k| truth.count(k) > 0) {
                 expected.insert(
                     (q.name.clone(), m.media_type.clone()),
@@ -154,12 +155,12 @@ async fn report_matches_ground_truth() {
         exact("asa_seconds", t.mean_seconds("tAnswered"));
         exact("aht_seconds", t.mean_seconds("tHandle"));
         exact("avg_wait_seconds", t.mean_seconds("tWait"));
-        exact("service_level_ratio", t.service_level(&options));
+        exact("service_level_ratio", t.service_level_ratio(&options));
     }
     let have: BTreeSet<&str> = rows[0].keys().map(String::as_str).collect();
     assert_eq!(
         have,
-        COLUMNS.into_iter().collect::<BTreeSet<_>>(),
+        COLUMNS.iter().map(|c| c.key).collect::<BTreeSet<_>>(),
         "exactly the documented keys"
     );
     let order: Vec<(String, String)> = rows.iter().map(key_of).collect();
@@ -217,12 +218,12 @@ async fn awkward_names_render_in_every_format() {
     assert_eq!(json_names, wanted);
 
     let csv = parse_csv(&stdout(&run("csv").await));
-    assert_eq!(csv[0], COLUMNS.map(String::from).to_vec());
+    assert_eq!(csv[0], COLUMNS.map(|c| c.key.to_string()).to_vec());
     assert_eq!(csv.len(), rows.len() + 1);
     for (line, row) in csv[1..].iter().zip(&rows) {
         assert_eq!(line.len(), COLUMNS.len());
-        for (i, column) in COLUMNS.iter().enumerate() {
-            let want = match &row[*column] {
+        for (i, column) in COLUMNS.iter().map(|c| c.key).enumerate() {
+            let want = match &row[column] {
                 Scalar::Str(s) => s.clone(),
                 Scalar::Num(n) => n.to_string(),
                 Scalar::Null => String::new(),

@@ -1,12 +1,10 @@
 //! Simulator observations and queue removal over real HTTP: real-time counts,
 //! longest waiting and member statuses equal the model's state at a frozen now.
 
-mod sim_support;
-
+use crate::util::sim::{ms, queue_filter, Sim};
 use genesys_exporter::simulator::{LongestMode, Outcome, SimConfig};
 use genesys_exporter::timefmt::format_interval;
 use serde_json::json;
-use sim_support::{ms, queue_filter, start};
 
 const FROM: &str = "2025-03-12T08:00:00.000Z";
 const TO: &str = "2025-03-12T12:00:00.000Z";
@@ -15,7 +13,7 @@ const TO: &str = "2025-03-12T12:00:00.000Z";
 #[tokio::test]
 async fn observations_match_the_model() {
     let now = ms("2025-03-12T10:15:30.500Z");
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         fixed_now_ms: Some(now),
         observation_detail_cap: 4,
         ..SimConfig::default()
@@ -160,7 +158,7 @@ async fn observations_match_the_model() {
 #[tokio::test]
 async fn longest_waiting_duration_knob() {
     let now = ms("2025-03-12T10:15:30.500Z");
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         fixed_now_ms: Some(now),
         longest_mode: LongestMode::DurationMs,
         ..SimConfig::default()
@@ -204,7 +202,7 @@ async fn longest_waiting_duration_knob() {
 /// A removed queue disappears from every endpoint and comes back when restored.
 #[tokio::test]
 async fn removed_queues_vanish() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let token = sim.token().await;
     let ctl = sim.handle.control();
     let q = sim.handle.model().queues()[2].clone();

@@ -4,17 +4,13 @@
 //! rate ranges, and PromQL that uses only metrics and labels the exporter exports
 //! (the list in `prometheus/exported-metrics.txt`).
 
-pub mod exported;
-pub mod promql;
-
-use exported::resolve;
-pub use exported::{parse_exported, Family, EXPORTED_METRICS};
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::LazyLock;
 
 use serde_json::Value;
+
+use super::exported::{resolve, Family, EXPORTED_METRICS};
+use super::promql;
 
 /// Path of the dashboard, relative to the crate root.
 pub const DASHBOARD: &str = "grafana/dashboards/genesys-cloud-queues.json";
@@ -53,12 +49,6 @@ static LABEL_VALUES: LazyLock<regex::Regex> = LazyLock::new(|| {
 /// Variables every dashboard must offer, as multi-select with an "All" of `.+`.
 const REQUIRED_VARIABLES: &[&str] = &["queue", "media_type", "window"];
 
-/// Reads a file relative to the crate root.
-pub fn read(path: &str) -> String {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("cannot read {}: {e}", full.display()))
-}
-
 /// Problems with one PromQL expression used in `place`.
 pub fn lint_expr(
     place: &str,
@@ -67,7 +57,10 @@ pub fn lint_expr(
     exported: &BTreeMap<String, Family>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
-    let scan = promql::scan(expr);
+    let scan = match promql::scan(expr) {
+        Ok(scan) => scan,
+        Err(e) => return vec![format!("{place}: does not parse: {e}")],
+    };
     for range in &scan.ranges {
         if !RANGES.contains(&range.as_str()) {
             problems.push(format!(
@@ -220,9 +213,12 @@ fn lint_variables(
             problems.push(format!("{place}: query must be label_values(...): {query}"));
             continue;
         };
-        let selector = caps.get(1).map(|m| m.as_str()).unwrap_or("");
+        let Some(selector) = caps.get(1).map(|m| m.as_str()) else {
+            continue;
+        };
         problems.extend(lint_expr(&place, selector, names, exported));
-        if let Some(sel) = promql::scan(selector).selectors.first() {
+        let scan = promql::scan(selector).unwrap_or_default();
+        if let Some(sel) = scan.selectors.first() {
             let labels = resolve(&sel.metric, exported)
                 .map(|(l, _)| l)
                 .unwrap_or_default();

@@ -1,11 +1,6 @@
 //! Helpers for the exporter's end-to-end tests: start the simulator and the
 //! exporter on 127.0.0.1:0, scrape, parse the text format independently of the
-//! exporter's code, compute ground truth from the simulator's model, and poll
-//! for conditions with deadlines.
-
-#![allow(dead_code)]
-
-pub mod truth;
+//! exporter's code, and poll for conditions with deadlines.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -17,7 +12,7 @@ use clap::Parser;
 use genesys_exporter::exporter::{self, Config, ExporterArgs};
 use genesys_exporter::genesys::ClientConfig;
 use genesys_exporter::secret::Secret;
-use genesys_exporter::simulator::{self, SimConfig, SimHandle};
+use genesys_exporter::simulator::{SimConfig, SimHandle};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -29,15 +24,13 @@ struct Flags {
     args: ExporterArgs,
 }
 
-/// A simulator with a generous rate limit, so pacing never shapes a test by accident.
-pub async fn start_sim(mut config: SimConfig) -> SimHandle {
+/// A simulator with a generous rate limit (unless the test sets its own), so
+/// pacing never shapes an exporter test by accident.
+pub async fn start_roomy_sim(mut config: SimConfig) -> SimHandle {
     if config.rate_limit_per_minute == SimConfig::default().rate_limit_per_minute {
         config.rate_limit_per_minute = 10_000;
     }
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sim");
-    simulator::spawn(config, listener)
-        .await
-        .expect("sim starts")
+    super::sim::start_sim(config).await
 }
 
 /// A client configuration for the simulator's demo client, tuned for tests
@@ -55,11 +48,12 @@ pub fn client_for(sim: &SimHandle) -> ClientConfig {
     c
 }
 
-/// The real binary, without any `GENESYS_*` variable of the test environment.
+/// The real binary, without any `GENESYS_*` or `RUST_LOG` variable of the
+/// test environment.
 pub fn binary() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_genesys_exporter"));
     for (key, _) in std::env::vars() {
-        if key.starts_with("GENESYS_") {
+        if key.starts_with("GENESYS_") || key == "RUST_LOG" {
             cmd.env_remove(key);
         }
     }

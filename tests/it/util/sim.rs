@@ -1,16 +1,15 @@
-//! Shared helpers for the simulator tests: start a simulator on 127.0.0.1:0,
-//! talk to it over real HTTP, and compute ground truth from the model's
-//! conversation events (independently of the simulator's aggregation code).
-
-#![allow(dead_code)]
+//! The simulator on 127.0.0.1:0 and plain HTTP calls to it: tokens, queries,
+//! replies with their headers, and checks of Genesys-shaped bodies.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use genesys_exporter::simulator::{spawn, OrgModel, SimConfig, SimHandle, SlOptions};
-use genesys_exporter::timefmt::{format_interval, parse_instant};
+use genesys_exporter::simulator::{self, SimConfig, SimHandle};
+use genesys_exporter::timefmt::parse_instant;
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
+
+use super::truth::Stat;
 
 /// A running simulator plus an HTTP client.
 pub struct Sim {
@@ -38,18 +37,14 @@ impl Reply {
     }
 }
 
-/// Starts a simulator with `config` on an ephemeral loopback port.
-pub async fn start(config: SimConfig) -> Sim {
+/// Starts a simulator with `config` on a free loopback port.
+pub async fn start_sim(config: SimConfig) -> SimHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
-    let handle = spawn(config, listener).await.expect("spawn simulator");
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("http client");
-    let base = handle.base_url();
-    Sim { handle, http, base }
+    simulator::spawn(config, listener)
+        .await
+        .expect("simulator starts")
 }
 
 /// Epoch ms of an RFC 3339 instant.
@@ -58,6 +53,17 @@ pub fn ms(s: &str) -> i64 {
 }
 
 impl Sim {
+    /// Starts a simulator with `config` and an HTTP client for it.
+    pub async fn start(config: SimConfig) -> Sim {
+        let handle = start_sim(config).await;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("http client");
+        let base = handle.base_url();
+        Sim { handle, http, base }
+    }
+
     /// Fetches a token for the demo client with Basic auth.
     pub async fn token(&self) -> String {
         self.token_for("demo-client", "demo-secret").await
@@ -160,79 +166,6 @@ pub const METRICS: [&str; 19] = [
     "nConnected",
     "oServiceTarget",
 ];
-
-/// Expected stats of one metric, computed from events.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Stat {
-    pub count: i64,
-    pub sum: i64,
-    pub max: i64,
-    pub min: i64,
-}
-
-impl Stat {
-    fn add(&mut self, v: i64) {
-        if self.count == 0 {
-            self.max = v;
-            self.min = v;
-        }
-        self.count += 1;
-        self.sum += v;
-        self.max = self.max.max(v);
-        self.min = self.min.min(v);
-    }
-}
-
-/// Ground truth of one queue × media type: bucket interval → metric → stats.
-/// `oServiceLevel` is reported as `count` = numerator, `sum` = denominator.
-pub fn truth(
-    model: &OrgModel,
-    queue_id: &str,
-    media: &str,
-    buckets: &[(i64, i64)],
-    sl: SlOptions,
-) -> BTreeMap<String, BTreeMap<String, Stat>> {
-    let (from, to) = (buckets[0].0, buckets[buckets.len() - 1].1);
-    let mut out: BTreeMap<String, BTreeMap<String, Stat>> = BTreeMap::new();
-    for c in model.conversations(queue_id, media, from, to) {
-        for e in c.events() {
-            let Some(&(a, b)) = buckets.iter().find(|(a, b)| *a <= e.at_ms && e.at_ms < *b) else {
-                continue;
-            };
-            let bucket = out.entry(format_interval(a, b)).or_default();
-            bucket
-                .entry(e.metric.to_string())
-                .or_default()
-                .add(e.value_ms.unwrap_or(0));
-        }
-    }
-    for metrics in out.values_mut() {
-        let n = |m: &str| metrics.get(m).map_or(0, |s| s.count);
-        let num = n("tAnswered") - n("nOverSla");
-        let mut den = n("tAnswered");
-        if sl.include_abandons {
-            den += n("tAbandon");
-            if !sl.include_short_abandons {
-                den -= n("tShortAbandon");
-            }
-        }
-        if sl.include_flowouts {
-            den += n("tFlowOut");
-        }
-        if den > 0 {
-            metrics.insert(
-                "oServiceLevel".into(),
-                Stat {
-                    count: num,
-                    sum: den,
-                    max: 0,
-                    min: 0,
-                },
-            );
-        }
-    }
-    out
-}
 
 /// Group key of an aggregate result: (dimension, value) pairs, sorted.
 pub type GroupKey = Vec<(String, String)>;

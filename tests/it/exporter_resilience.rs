@@ -1,11 +1,9 @@
 //! Failure modes, end to end: token expiry, a 429 storm and outages are
 //! survived with `genesys_up` and `/-/ready` telling the truth throughout.
 
-mod exporter_support;
-
 use std::time::{Duration, Instant};
 
-use exporter_support::*;
+use crate::util::exporter::*;
 use genesys_exporter::simulator::{Fault, SimConfig, SimEndpoint};
 
 const UP_TIMEOUT: Duration = Duration::from_secs(90);
@@ -38,7 +36,7 @@ fn failures(samples: &[Sample]) -> f64 {
 /// stays up and ready the whole time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_expiry_is_survived() {
-    let sim = start_sim(SimConfig::default()).await;
+    let sim = start_roomy_sim(SimConfig::default()).await;
     let exporter = Exporter::start(FAST, client_for(&sim)).await;
     let before = wait_for_up(&exporter.base, 1.0, UP_TIMEOUT).await;
     let tokens = requests(&before, "oauth_token", "200");
@@ -82,7 +80,7 @@ async fn token_expiry_is_survived() {
 /// its siblings' requests mid-flight.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_storm_is_survived() {
-    let sim = start_sim(SimConfig::default()).await;
+    let sim = start_roomy_sim(SimConfig::default()).await;
     let exporter = Exporter::start(FAST, client_for(&sim)).await;
     wait_for_up(&exporter.base, 1.0, UP_TIMEOUT).await;
     let storm: u32 = 8;
@@ -149,7 +147,7 @@ async fn rate_limit_storm_is_survived() {
 /// is 503; /-/healthy stays 200; everything recovers when the API returns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_is_reported_and_recovered() {
-    let sim = start_sim(SimConfig::default()).await;
+    let sim = start_roomy_sim(SimConfig::default()).await;
     let control = sim.control();
     control.set_outage(true);
     let mut flags = FAST.to_vec();
@@ -219,7 +217,7 @@ async fn outage_is_reported_and_recovered() {
 /// permission on the landing page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_permission_is_named() {
-    let sim = start_sim(SimConfig::default()).await;
+    let sim = start_roomy_sim(SimConfig::default()).await;
     let control = sim.control();
     control.add_client(
         "no-observations",

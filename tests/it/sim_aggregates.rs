@@ -2,16 +2,13 @@
 //! from the model's conversation events, are deterministic and additive, follow
 //! the time zone, drop dimensions a metric lacks, and look like a contact center.
 
-mod sim_support;
-
 use std::collections::BTreeMap;
 
+use crate::util::sim::{assert_stat, ms, parse_results, queue_filter, GroupKey, Sim, METRICS};
+use crate::util::truth::aggregate_truth;
 use genesys_exporter::simulator::{EmptyResults, SimConfig, SlOptions};
 use genesys_exporter::timefmt::format_interval;
 use serde_json::{json, Value};
-use sim_support::{
-    assert_stat, ms, parse_results, queue_filter, start, truth, GroupKey, Sim, METRICS,
-};
 
 const FROM: &str = "2025-03-12T08:00:00.000Z";
 const TO: &str = "2025-03-12T12:00:00.000Z";
@@ -68,7 +65,7 @@ fn totals(body: &Value) -> Totals {
 /// Every group, bucket and metric equals the ground truth computed from events.
 #[tokio::test]
 async fn aggregates_equal_ground_truth() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let token = sim.token().await;
     let model = sim.handle.model();
     let (from, to) = (ms(FROM), ms(TO));
@@ -83,7 +80,8 @@ async fn aggregates_equal_ground_truth() {
     let mut expected_groups = 0;
     for q in model.queues() {
         for m in &q.media {
-            let want = truth(&model, &q.id, &m.media_type, &buckets, SlOptions::default());
+            let want =
+                aggregate_truth(&model, &q.id, &m.media_type, &buckets, SlOptions::default());
             if want.is_empty() {
                 continue;
             }
@@ -134,9 +132,9 @@ async fn same_seed_same_answers() {
         fixed_now_ms: Some(ms("2025-06-01T00:00:00Z")),
         ..SimConfig::default()
     };
-    let a = start(frozen.clone()).await;
-    let b = start(frozen).await;
-    let c = start(SimConfig {
+    let a = Sim::start(frozen.clone()).await;
+    let b = Sim::start(frozen).await;
+    let c = Sim::start(SimConfig {
         seed: 2,
         ..SimConfig::default()
     })
@@ -173,7 +171,7 @@ async fn same_seed_same_answers() {
 /// Adjacent intervals add up to the whole; granularity buckets add up to the whole.
 #[tokio::test]
 async fn intervals_and_buckets_add_up() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let token = sim.token().await;
     let ids = ids(&sim);
     let (from, mid, to) = (ms(FROM), ms("2025-03-12T09:37:12.345Z"), ms(TO));
@@ -204,7 +202,7 @@ async fn intervals_and_buckets_add_up() {
 /// P1D buckets in Europe/Paris follow the DST change; P1M follows calendar months.
 #[tokio::test]
 async fn time_zone_granularity() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let token = sim.token().await;
     let ids = ids(&sim);
     let (from, to) = (
@@ -262,7 +260,7 @@ async fn time_zone_granularity() {
 /// Grouping by userId leaves queue-side metrics in groups without userId, agent-side ones with it.
 #[tokio::test]
 async fn partial_groups_for_missing_dimensions() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let token = sim.token().await;
     let q = sim.handle.model().queues()[0].clone();
     let b = json!({
@@ -290,7 +288,7 @@ async fn partial_groups_for_missing_dimensions() {
         }
     }
     let buckets = [(ms(FROM), ms(TO))];
-    let want = truth(
+    let want = aggregate_truth(
         &sim.handle.model(),
         &q.id,
         "voice",
@@ -313,7 +311,7 @@ async fn service_level_options() {
         include_flowouts: true,
         short_abandon_threshold_ms: 30_000,
     };
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         sl_options: sl,
         ..SimConfig::default()
     })
@@ -327,7 +325,7 @@ async fn service_level_options() {
         .await;
     let got = parse_results(&r.body);
     for m in &q.media {
-        let want = truth(&model, &q.id, &m.media_type, &[(from, to)], sl);
+        let want = aggregate_truth(&model, &q.id, &m.media_type, &[(from, to)], sl);
         let key = vec![
             ("mediaType".to_string(), m.media_type.clone()),
             ("queueId".to_string(), q.id.clone()),
@@ -353,12 +351,12 @@ async fn service_level_options() {
 #[tokio::test]
 async fn empty_results_and_no_future() {
     let now = ms("2025-03-12T10:00:00Z");
-    let a = start(SimConfig {
+    let a = Sim::start(SimConfig {
         fixed_now_ms: Some(now),
         ..SimConfig::default()
     })
     .await;
-    let b = start(SimConfig {
+    let b = Sim::start(SimConfig {
         fixed_now_ms: Some(now),
         empty_results: EmptyResults::EmptyArray,
         ..SimConfig::default()
@@ -393,7 +391,7 @@ async fn empty_results_and_no_future() {
 /// Over a weekday the traffic looks like a contact center: few abandons, ASA in seconds, AHT in minutes.
 #[tokio::test]
 async fn daily_figures_are_plausible() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let model = sim.handle.model();
     let (from, to) = (ms("2025-03-12T00:00:00Z"), ms("2025-03-13T00:00:00Z"));
     let (
@@ -407,7 +405,7 @@ async fn daily_figures_are_plausible() {
     ) = (0i64, 0i64, 0i64, 0i64, 0i64, 0i64, 0i64);
     for q in model.queues() {
         for m in q.media.iter().filter(|m| m.media_type == "voice") {
-            let t = truth(
+            let t = aggregate_truth(
                 &model,
                 &q.id,
                 &m.media_type,
@@ -445,7 +443,7 @@ async fn daily_figures_are_plausible() {
 /// A 5,000-queue org answers a 100-queue query, and its events stay within the lifetime cap.
 #[tokio::test]
 async fn large_org_answers() {
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         queues: 5000,
         ..SimConfig::default()
     })
@@ -481,14 +479,14 @@ async fn large_org_answers() {
 /// topN keeps the `limit` groups with the largest sort metric, in descending order.
 #[tokio::test]
 async fn top_n_ranks_groups() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let token = sim.token().await;
     let model = sim.handle.model();
     let (from, to) = (ms(FROM), ms(TO));
     let mut want: Vec<i64> = Vec::new();
     for q in model.queues() {
         for m in &q.media {
-            let t = truth(
+            let t = aggregate_truth(
                 &model,
                 &q.id,
                 &m.media_type,
@@ -525,7 +523,7 @@ async fn top_n_ranks_groups() {
 /// A userId predicate keeps only the events that carry that agent.
 #[tokio::test]
 async fn user_filter_selects_agent_events() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let token = sim.token().await;
     let model = sim.handle.model();
     let q = model.queues()[0].clone();

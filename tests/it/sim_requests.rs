@@ -2,11 +2,9 @@
 //! every aggregate and observation validation error with its Genesys body.
 //! Real HTTP on 127.0.0.1:0.
 
-mod sim_support;
-
+use crate::util::sim::{assert_error, queue_filter, Reply, Sim};
 use genesys_exporter::simulator::SimConfig;
 use serde_json::{json, Value};
-use sim_support::{assert_error, queue_filter, start, Reply};
 
 const AGG: &str = "/api/v2/analytics/conversations/aggregates/query";
 const QUEUES: &str = "/api/v2/routing/queues";
@@ -15,7 +13,7 @@ const DAY: &str = "2025-03-12T00:00:00.000Z/2025-03-13T00:00:00.000Z";
 /// Paging with pageSize 5 reaches the last page via relative nextUri links, in name order.
 #[tokio::test]
 async fn queue_paging_to_the_last_page() {
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         queues: 23,
         ..SimConfig::default()
     })
@@ -90,8 +88,8 @@ async fn queue_paging_to_the_last_page() {
 #[tokio::test]
 async fn queue_filters() {
     // A frozen clock keeps joinedMemberCount equal between the two reads.
-    let now = sim_support::ms("2025-03-12T10:00:00Z");
-    let sim = start(SimConfig {
+    let now = crate::util::sim::ms("2025-03-12T10:00:00Z");
+    let sim = Sim::start(SimConfig {
         fixed_now_ms: Some(now),
         ..SimConfig::default()
     })
@@ -173,7 +171,7 @@ async fn queue_filters() {
 /// Unknown paths (including the invented summary endpoint) get a Genesys 404 body.
 #[tokio::test]
 async fn unknown_paths_are_404() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let token = sim.token().await;
     for path in [
         "/api/v2/analytics/conversations/summary/query",
@@ -200,7 +198,7 @@ async fn unknown_paths_are_404() {
 /// Each malformed aggregate query gets its Genesys 400.
 #[tokio::test]
 async fn aggregate_validation_errors() {
-    let sim = start(SimConfig::default()).await;
+    let sim = Sim::start(SimConfig::default()).await;
     let token = sim.token().await;
     let ids: Vec<String> = (0..201).map(|i| format!("q{i}")).collect();
     let cases: Vec<(Value, &str, &str)> = vec![
@@ -247,7 +245,7 @@ async fn aggregate_validation_errors() {
 /// Each malformed observation query gets its Genesys 400.
 #[tokio::test]
 async fn observation_validation_errors() {
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         max_predicates: 3,
         ..SimConfig::default()
     })

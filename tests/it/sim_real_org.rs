@@ -4,19 +4,17 @@
 //! `inin-ratelimit-*` headers. Values are checked against ground truth folded
 //! from the model's conversation events, or against the default simulator.
 
-#[path = "sim_support/mod.rs"]
-mod sim_support;
-
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::util::sim::{
+    assert_error, assert_stat, ms, parse_results, queue_filter, GroupKey, Reply, Sim, METRICS,
+};
+use crate::util::truth::aggregate_truth;
 use genesys_exporter::simulator::{
     BucketAlignment, MediaSettingsMode, NextUri, Preset, SimConfig, TrafficProfile, Variants,
 };
 use genesys_exporter::timefmt::{format_interval, parse_interval};
 use serde_json::{json, Value};
-use sim_support::{
-    assert_stat, ms, parse_results, queue_filter, start, truth, GroupKey, Reply, Sim, METRICS,
-};
 
 const QUEUES: &str = "/api/v2/routing/queues";
 const OBS_METRICS: [&str; 6] = [
@@ -113,7 +111,7 @@ fn assert_invalid_value(r: &Reply, value: &str, field_type: &str) {
 /// observation metrics and observation detailMetrics; queries without it answer.
 #[tokio::test]
 async fn rejected_metrics_get_invalid_value() {
-    let sim = start(config(Variants {
+    let sim = Sim::start(config(Variants {
         reject_metrics: vec![
             "oLongestWaiting".into(),
             "tShortAbandon".into(),
@@ -158,12 +156,12 @@ async fn rejected_metrics_get_invalid_value() {
 /// the ground truth, and their sums equal the interval-aligned single bucket.
 #[tokio::test]
 async fn clock_buckets_follow_the_zone_and_sum_to_the_interval() {
-    let clock = start(config(Variants {
+    let clock = Sim::start(config(Variants {
         bucket_alignment: BucketAlignment::Clock,
         ..Variants::default()
     }))
     .await;
-    let plain = start(config(Variants::default())).await;
+    let plain = Sim::start(config(Variants::default())).await;
     let (from, to) = (ms("2025-03-12T08:10:00Z"), ms("2025-03-12T12:40:00Z"));
     let interval = format_interval(from, to);
     let ids = ids(&clock);
@@ -208,7 +206,7 @@ async fn clock_buckets_follow_the_zone_and_sum_to_the_interval() {
                 "bucket {iv} is not clock-aligned"
             );
         }
-        let want = truth(&model, &q, &m, &buckets, sl);
+        let want = aggregate_truth(&model, &q, &m, &buckets, sl);
         assert_eq!(
             got.keys().collect::<Vec<_>>(),
             want.keys().collect::<Vec<_>>(),
@@ -258,7 +256,7 @@ async fn clock_buckets_follow_the_zone_and_sum_to_the_interval() {
 /// Clock-aligned P1D buckets start at UTC midnight when no timeZone is given.
 #[tokio::test]
 async fn clock_days_start_at_utc_midnight() {
-    let sim = start(config(Variants {
+    let sim = Sim::start(config(Variants {
         bucket_alignment: BucketAlignment::Clock,
         ..Variants::default()
     }))
@@ -291,7 +289,7 @@ async fn clock_days_start_at_utc_midnight() {
 /// any other granularity gets invalid.value naming it.
 #[tokio::test]
 async fn only_listed_granularities_are_accepted() {
-    let sim = start(config(Variants {
+    let sim = Sim::start(config(Variants {
         granularities: Some(vec![
             "PT15M".into(),
             "PT30M".into(),
@@ -324,7 +322,7 @@ async fn only_listed_granularities_are_accepted() {
 /// paging by pageNumber up to pageCount reaches every queue exactly once.
 #[tokio::test]
 async fn paging_by_page_number_without_next_uri() {
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         queues: 23,
         variants: Variants {
             next_uri: NextUri::None,
@@ -361,7 +359,7 @@ async fn paging_by_page_number_without_next_uri() {
 /// following them from the first page reaches the last page and every queue.
 #[tokio::test]
 async fn absolute_next_uri_is_on_the_request_host() {
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         queues: 23,
         variants: Variants {
             next_uri: NextUri::Absolute,
@@ -410,12 +408,12 @@ async fn absolute_next_uri_is_on_the_request_host() {
 /// other group equals the default simulator's answer.
 #[tokio::test]
 async fn all_media_settings_add_zero_groups_only() {
-    let all = start(config(Variants {
+    let all = Sim::start(config(Variants {
         media_settings: MediaSettingsMode::All,
         ..Variants::default()
     }))
     .await;
-    let plain = start(config(Variants::default())).await;
+    let plain = Sim::start(config(Variants::default())).await;
     let (ta, tp) = (all.token().await, plain.token().await);
     let model = all.handle.model();
     let served: BTreeMap<String, BTreeMap<String, (f64, u64)>> = model
@@ -530,7 +528,7 @@ async fn all_media_settings_add_zero_groups_only() {
 /// above the limit with the Genesys 400 naming the maximum.
 #[tokio::test]
 async fn predicate_limits_are_per_endpoint() {
-    let sim = start(config(Variants {
+    let sim = Sim::start(config(Variants {
         aggregates_max_predicates: Some(3),
         observations_max_predicates: Some(5),
         ..Variants::default()
@@ -548,7 +546,7 @@ async fn predicate_limits_are_per_endpoint() {
     let r = sim
         .aggregates(&token, &agg_body(day, None, None, &ids[..4]))
         .await;
-    sim_support::assert_error(&r, 400, "bad.request", "more than the maximum of 3");
+    assert_error(&r, 400, "bad.request", "more than the maximum of 3");
     let r = sim
         .observations(&token, &obs_body(&ids[..5], &["oWaiting"], &[]))
         .await;
@@ -556,14 +554,14 @@ async fn predicate_limits_are_per_endpoint() {
     let r = sim
         .observations(&token, &obs_body(&ids[..6], &["oWaiting"], &[]))
         .await;
-    sim_support::assert_error(&r, 400, "bad.request", "more than the maximum of 5");
+    assert_error(&r, 400, "bad.request", "more than the maximum of 5");
 }
 
 /// The real-org preset: absolute links, clock buckets, the four granularities,
 /// 100 aggregate and 200 observation predicates, all media in mediaSettings.
 #[tokio::test]
 async fn real_org_preset() {
-    let sim = start(config(Variants::preset(Preset::RealOrg))).await;
+    let sim = Sim::start(config(Variants::preset(Preset::RealOrg))).await;
     let token = sim.token().await;
     let r = sim.get(&format!("{QUEUES}?pageSize=2"), Some(&token)).await;
     assert!(r.body["nextUri"]
@@ -620,7 +618,7 @@ async fn real_org_preset() {
 /// 1–60); the request over the limit is a 429 whose Retry-After equals -reset.
 #[tokio::test]
 async fn rate_limit_headers_follow_the_limiter() {
-    let sim = start(SimConfig {
+    let sim = Sim::start(SimConfig {
         rate_limit_per_minute: 4,
         ..config(Variants::default())
     })

@@ -4,13 +4,11 @@
 //! refused with one line. Certificates come from a test CA made here; the
 //! password hashes were made with Python's `bcrypt`, not the exporter's code.
 
-mod exporter_support;
-
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use exporter_support::{binary, spawn_listening};
+use crate::util::exporter::{binary, spawn_listening};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair,

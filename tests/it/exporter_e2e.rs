@@ -1,15 +1,13 @@
 //! End-to-end: the simulator and the exporter on 127.0.0.1:0, scraped over
 //! real HTTP; values checked against ground truth from the simulator's model.
 
-mod exporter_support;
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use exporter_support::truth::{close, expected};
-use exporter_support::*;
+use crate::util::exported::{parse_exported, EXPORTED_METRICS};
+use crate::util::exporter::*;
+use crate::util::read;
+use crate::util::truth::{close, expected_window};
 use genesys_exporter::simulator::{SimConfig, SimEndpoint, TrafficProfile};
 
 const UP_TIMEOUT: Duration = Duration::from_secs(90);
@@ -35,7 +33,7 @@ async fn window_values_match_ground_truth() {
         traffic_profile: TrafficProfile::Flat,
         ..SimConfig::default()
     };
-    let sim = start_sim(busy_org).await;
+    let sim = start_roomy_sim(busy_org).await;
     let exporter = Exporter::start(FAST, client_for(&sim)).await;
     wait_for_up(&exporter.base, 1.0, UP_TIMEOUT).await;
     let scrape = get(&exporter.base, "/metrics", true).await;
@@ -74,7 +72,7 @@ async fn window_values_match_ground_truth() {
                     ("media_type", m.media_type.as_str()),
                     ("window", label),
                 ];
-                for (family, want) in expected(&model, &q.id, &m.media_type, *start, *end) {
+                for (family, want) in expected_window(&model, &q.id, &m.media_type, *start, *end) {
                     let got = value(&samples, family, &labels);
                     if want.is_some_and(|w| w > 0.0) {
                         nonzero.insert(family);
@@ -177,7 +175,7 @@ async fn window_values_match_ground_truth() {
 /// body is valid text format with unique families and the right content type.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exposition_is_well_formed() {
-    let sim = start_sim(SimConfig::default()).await;
+    let sim = start_roomy_sim(SimConfig::default()).await;
     let exporter = Exporter::start(FAST, client_for(&sim)).await;
     wait_for_up(&exporter.base, 1.0, UP_TIMEOUT).await;
     let plain = get(&exporter.base, "/metrics", false).await;
@@ -238,47 +236,10 @@ async fn exposition_is_well_formed() {
     sim.shutdown().await;
 }
 
-/// `promtool check metrics` finds no problem in a live scrape.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn promtool_accepts_live_scrape() {
-    let promtool = std::env::var("PROMTOOL").unwrap_or_else(|_| String::from("promtool"));
-    let Ok(mut child) = Command::new(&promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    else {
-        panic!("promtool not found (install Debian's `prometheus` package, or set PROMTOOL)");
-    };
-    let sim = start_sim(SimConfig::default()).await;
-    let exporter = Exporter::start(FAST, client_for(&sim)).await;
-    wait_for_up(&exporter.base, 1.0, UP_TIMEOUT).await;
-    let body = get(&exporter.base, "/metrics", false).await.text;
-    exporter.stop().await;
-    sim.shutdown().await;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(body.as_bytes())
-        .expect("write to promtool");
-    let out = child.wait_with_output().expect("promtool runs");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && report.trim().is_empty(),
-        "promtool found problems:\n{report}"
-    );
-}
-
 /// A queue removed from the org disappears from /metrics on the next polls.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removed_queue_disappears() {
-    let sim = start_sim(SimConfig::default()).await;
+    let sim = start_roomy_sim(SimConfig::default()).await;
     let exporter = Exporter::start(FAST, client_for(&sim)).await;
     let samples = wait_for_up(&exporter.base, 1.0, UP_TIMEOUT).await;
     let victim = sim
@@ -313,7 +274,7 @@ async fn removed_queue_disappears() {
 /// Scrapes are served from memory: many scrapes cause no API request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrapes_never_call_the_api() {
-    let sim = start_sim(SimConfig::default()).await;
+    let sim = start_roomy_sim(SimConfig::default()).await;
     let slow = [
         "--poll.interval",
         "1h",
@@ -340,4 +301,91 @@ async fn scrapes_never_call_the_api() {
     }
     exporter.stop().await;
     sim.shutdown().await;
+}
+
+/// The real binary in `--demo` mode serves exactly the families of
+/// `prometheus/exported-metrics.txt`, with their types and label names; only
+/// the families that have no series while nothing waits or every denominator
+/// is 0 may be absent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_exactly_the_exported_families() {
+    const MAY_BE_ABSENT: [&str; 3] = [
+        "genesys_queue_longest_waiting_seconds",
+        "genesys_queue_abandon_ratio",
+        "genesys_queue_service_level_ratio",
+    ];
+    let listed = parse_exported(&read(EXPORTED_METRICS));
+    for name in MAY_BE_ABSENT {
+        assert!(listed.contains_key(name), "{name} is not listed");
+    }
+    let mut cmd = binary();
+    cmd.args([
+        "--demo",
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--poll.interval",
+        "5s",
+        "--poll.observations-interval",
+        "5s",
+    ]);
+    let (mut child, base) = spawn_listening(cmd);
+    let ready_base = base.clone();
+    wait_until(UP_TIMEOUT, "/-/ready answers 200", || {
+        let base = ready_base.clone();
+        async move { get(&base, "/-/ready", false).await.status == 200 }
+    })
+    .await;
+    let text = get(&base, "/metrics", false).await.text;
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let served: BTreeMap<String, String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(name, kind)| (name.to_owned(), kind.trim().to_owned()))
+        .collect();
+    let family_of = |series: &str| -> String {
+        ["_bucket", "_sum", "_count"]
+            .iter()
+            .filter_map(|suffix| series.strip_suffix(suffix))
+            .find(|base| served.get(*base).map(String::as_str) == Some("histogram"))
+            .unwrap_or(series)
+            .to_owned()
+    };
+    let mut served_labels: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for sample in parse(&text) {
+        served_labels
+            .entry(family_of(&sample.name))
+            .or_default()
+            .extend(sample.labels.into_keys().filter(|l| l != "le"));
+    }
+    let mut problems = Vec::new();
+    for (name, kind) in &served {
+        match listed.get(name) {
+            None => problems.push(format!("served but not listed: {name} ({kind})")),
+            Some(f) if f.kind != *kind => {
+                problems.push(format!("{name}: served as {kind}, listed as {}", f.kind))
+            }
+            Some(f) => {
+                let want: BTreeSet<String> = f.labels.iter().cloned().collect();
+                let got = served_labels.remove(name).unwrap_or_default();
+                if got != want {
+                    problems.push(format!(
+                        "{name}: served with labels {got:?}, listed with {want:?}"
+                    ));
+                }
+            }
+        }
+    }
+    for (name, f) in &listed {
+        if !served.contains_key(name) && !MAY_BE_ABSENT.contains(&name.as_str()) {
+            problems.push(format!("listed but not served: {name} ({})", f.kind));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "/metrics and {EXPORTED_METRICS} differ:\n{}",
+        problems.join("\n")
+    );
 }

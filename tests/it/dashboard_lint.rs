@@ -1,17 +1,18 @@
 //! Lint of the bundled Grafana dashboard: the real dashboard passes every rule, and a
 //! deliberately broken copy is caught by each rule (so the lint cannot pass vacuously).
 
-mod dashboard_support;
-
-use dashboard_support::promql::{scan, Call};
-use dashboard_support::{all_panels, lint, parse_exported, read, DASHBOARD, EXPORTED_METRICS};
 use serde_json::{json, Value};
+
+use crate::util::dashboard::{all_panels, lint, DASHBOARD};
+use crate::util::exported::{parse_exported, Family, EXPORTED_METRICS};
+use crate::util::promql::{scan, Call};
+use crate::util::read;
 
 fn dashboard() -> Value {
     serde_json::from_str(&read(DASHBOARD)).expect("dashboard is valid JSON")
 }
 
-fn exported() -> std::collections::BTreeMap<String, dashboard_support::Family> {
+fn exported() -> std::collections::BTreeMap<String, Family> {
     parse_exported(&read(EXPORTED_METRICS))
 }
 
@@ -101,12 +102,13 @@ fn dashboard_has_required_rows() {
     assert!(queries >= 40, "only {queries} queries");
 }
 
-/// The scanner finds metric names, matcher labels, ranges and enclosing aggregations.
+/// The PromQL reader finds metric names, matcher labels, ranges and enclosing aggregations.
 #[test]
 fn scanner_reads_selectors() {
     let s = scan(
         r#"sum by (queue) (rate(a_total{job=~"$job", code=~"5.."}[$__rate_interval])) / on (queue) group_left () b{x="{y}"} or vector(0)"#,
-    );
+    )
+    .expect("parses");
     assert_eq!(s.ranges, vec!["$__rate_interval"]);
     assert_eq!(s.selectors.len(), 2);
     assert_eq!(s.selectors[0].metric, "a_total");
