@@ -60,7 +60,7 @@ pub fn queue_set(queues: Vec<Queue>, filter: &QueueFilter) -> QueueSet {
 mod tests {
     use super::*;
     use crate::exporter::window::{PlannedQuery, ResolvedWindow};
-    use crate::genesys::BucketTotals;
+    use crate::genesys::{AggregateRequest, BucketTotals};
     use crate::kpi::{StatValues, Totals};
 
     fn offered(n: f64) -> Totals {
@@ -92,9 +92,14 @@ mod tests {
                 },
             ],
             queries: vec![PlannedQuery {
-                start_ms: 0,
-                end_ms: 3_600_000,
-                granularity_ms: Some(1_800_000),
+                request: AggregateRequest {
+                    start_ms: 0,
+                    end_ms: 3_600_000,
+                    granularity_ms: Some(1_800_000),
+                    time_zone: None,
+                    queue_ids: vec![String::from("q")],
+                    media_types: Vec::new(),
+                },
                 windows: vec![0, 1],
             }],
         };

@@ -30,7 +30,12 @@ pub fn page(telemetry_path: &str, status: &[KindStatus; 3], health: &Health) -> 
             s.last_duration
                 .map(|d| format!("{:.3}s", d.as_secs_f64()))
                 .unwrap_or_else(|| "-".into()),
-            escape(s.last_error.as_deref().unwrap_or("")),
+            escape(
+                &s.last_error
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
         );
     }
     format!(
@@ -62,6 +67,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exporter::poll_error::PollError;
     use std::time::Duration;
 
     /// The page links the metrics path and shows each poll's state, escaping errors.
@@ -70,7 +76,10 @@ mod tests {
         let mut status: [KindStatus; 3] = Default::default();
         status[0].interval = Some(Duration::from_secs(600));
         status[1].interval = Some(Duration::from_secs(60));
-        status[1].last_error = Some("HTTP 503 <unavailable>".into());
+        status[1].last_error = Some(PollError::Lost {
+            task: "rendering",
+            cause: String::from("<panicked>"),
+        });
         let health = Health {
             up: false,
             fresh: [false; 3],
@@ -79,7 +88,7 @@ mod tests {
         assert!(html.contains("<a href=\"/metrics\">"));
         assert!(html.contains("<td>queues</td><td>pending</td><td>10m</td>"));
         assert!(html.contains("<td>aggregates</td><td>failing</td>"));
-        assert!(html.contains("HTTP 503 &lt;unavailable&gt;"));
+        assert!(html.contains("rendering failed: &lt;panicked&gt;"));
         assert!(html.contains("<td>observations</td><td>off</td>"));
     }
 }

@@ -6,12 +6,14 @@
 //! - [`args`]: flags and environment variables; [`config`]: their validation.
 //! - [`window`]: pure window maths and the per-poll query plan.
 //! - [`snapshot`] / [`realtime`]: pure snapshots of the queue set, window
-//!   values and real-time values; [`families`]: metric names and HELP.
+//!   totals and real-time values; [`families`]: the metric catalogue (every
+//!   served family's name, type, labels, HELP and window value).
 //! - [`render`]: text format + gzip, once per poll; [`selfmetrics`]: the
 //!   exporter's own metrics, rendered per scrape.
 //! - [`state`]: what the poller publishes and the server reads, and freshness.
 //! - [`ingest`]: pure conversion of API answers into snapshot inputs.
-//! - [`poller`]: the three poll loops; [`server`] + [`landing`]: HTTP.
+//! - [`poller`]: the three polls; [`poll_loop`]: their schedule;
+//!   [`poll_error`]: why a poll failed; [`server`] + [`landing`]: HTTP.
 //! - [`check`]: `check-config`; [`demo`]: the embedded simulator for `--demo`.
 
 pub mod args;
@@ -21,6 +23,8 @@ pub mod demo;
 pub mod families;
 pub mod ingest;
 pub mod landing;
+pub mod poll_error;
+pub mod poll_loop;
 pub mod poller;
 pub mod realtime;
 pub mod render;

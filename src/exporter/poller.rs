@@ -1,33 +1,32 @@
-//! The poll loops: queue list, aggregates and observations, each on its own
-//! interval, first poll immediately, never overlapping itself, each cycle
-//! bounded by a deadline. A failure is logged and counted, never fatal. Each
-//! success renders a complete new part and publishes it.
+//! The three polls against the Genesys API — queue list, aggregates and
+//! observations — each scheduled by [`run_loop`]. Each success renders a
+//! complete new part and publishes it; a new queue set re-renders the parts
+//! built from the last answers, so a removed queue vanishes at once.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 
 use super::config::{Config, QueueFilter};
 use super::ingest::{fold_answers, queue_set};
+use super::poll_error::PollError;
+use super::poll_loop::{run_loop, Outcomes, PollCycle, Schedule};
 use super::realtime::realtime_snapshot;
 use super::render::{self, Rendered};
 use super::selfmetrics::SelfMetrics;
 use super::snapshot::{window_snapshot, QueueSet, WindowTotals};
 use super::state::{PollKind, Shared};
 use super::window::ResolvedWindow;
-use crate::genesys::{AggregateRequest, Client, ObservationSnapshot};
+use crate::genesys::{Client, ObservationSnapshot};
 use crate::tasks::settle_all;
 
-/// The shortest per-cycle deadline, whatever the interval.
-const MIN_DEADLINE: Duration = Duration::from_secs(10);
-
-/// Latest successful API answers, kept to re-render when the queue set changes.
+/// Latest successful aggregates and observations answers, kept to re-render
+/// them when the queue set changes.
 #[derive(Debug, Default)]
-struct Cache {
-    queues: Option<Arc<QueueSet>>,
+struct Answers {
     windows: Option<Arc<WindowAnswer>>,
     observations: Option<Arc<ObservationAnswer>>,
 }
@@ -47,17 +46,20 @@ struct ObservationAnswer {
     queried: HashSet<String>,
 }
 
-/// Runs the three poll loops.
+/// The three polls against the Genesys API, run by [`run_loop`].
 #[derive(Debug)]
 pub struct Poller {
     client: Client,
     config: Arc<Config>,
     shared: Arc<Shared>,
     metrics: Arc<SelfMetrics>,
-    cache: Mutex<Cache>,
-    /// Serialises "update cache, render, publish" so parts never go backwards.
-    render_lock: tokio::sync::Mutex<()>,
-    queues_tx: watch::Sender<Option<Arc<QueueSet>>>,
+    /// The exported queue set, `None` until the first queue-list poll
+    /// succeeds: the one place it is kept. Replaced only while `answers` is
+    /// locked, so a render under that lock sees one consistent set.
+    queues: watch::Sender<Option<Arc<QueueSet>>>,
+    /// Held while updating an answer, rendering and publishing, so parts
+    /// never go backwards.
+    answers: Mutex<Answers>,
 }
 
 impl Poller {
@@ -73,15 +75,18 @@ impl Poller {
             config,
             shared,
             metrics,
-            cache: Mutex::new(Cache::default()),
-            render_lock: tokio::sync::Mutex::new(()),
-            queues_tx: watch::channel(None).0,
+            queues: watch::channel(None).0,
+            answers: Mutex::new(Answers::default()),
         })
     }
 
-    /// Spawns one task per enabled poll kind; they stop when `stop` turns true.
+    /// Spawns one loop per enabled poll kind; they stop when `stop` turns true.
     pub fn spawn(self: &Arc<Self>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         let poll = &self.config.poll;
+        let outcomes = Outcomes {
+            metrics: Arc::clone(&self.metrics),
+            shared: Arc::clone(&self.shared),
+        };
         [
             (PollKind::Queues, Some(poll.queues)),
             (PollKind::Aggregates, Some(poll.aggregates)),
@@ -89,136 +94,65 @@ impl Poller {
         ]
         .into_iter()
         .filter_map(|(kind, interval)| {
-            let interval = interval?;
-            Some(tokio::spawn(Arc::clone(self).run_loop(
-                kind,
-                interval,
+            let schedule = Schedule::new(kind, interval?);
+            Some(tokio::spawn(run_loop(
+                Arc::clone(self),
+                schedule,
+                outcomes.clone(),
                 stop.clone(),
             )))
         })
         .collect()
     }
 
-    async fn run_loop(
-        self: Arc<Self>,
-        kind: PollKind,
-        interval: Duration,
-        mut stop: watch::Receiver<bool>,
-    ) {
-        let deadline = interval.max(MIN_DEADLINE);
-        let mut queues_rx = self.queues_tx.subscribe();
-        let mut last_ok = None;
-        loop {
-            if kind != PollKind::Queues {
-                tokio::select! {
-                    _ = queues_rx.wait_for(Option::is_some) => {}
-                    _ = stop.wait_for(|s| *s) => return,
-                }
-            }
-            let started = Instant::now();
-            let outcome = tokio::select! {
-                r = tokio::time::timeout(deadline, self.cycle(kind)) => r,
-                _ = stop.wait_for(|s| *s) => return,
-            };
-            let result = outcome.unwrap_or_else(|_| {
-                Err(format!(
-                    "did not finish within its {} deadline",
-                    humantime::format_duration(deadline)
-                ))
-            });
-            let elapsed = started.elapsed();
-            match (&result, last_ok) {
-                (Ok(()), Some(true)) => tracing::debug!(
-                    poll = kind.as_str(),
-                    seconds = elapsed.as_secs_f64(),
-                    "poll succeeded"
-                ),
-                (Ok(()), _) => tracing::info!(
-                    poll = kind.as_str(),
-                    seconds = elapsed.as_secs_f64(),
-                    "poll succeeded (first success or recovery)"
-                ),
-                (Err(e), _) => tracing::warn!(poll = kind.as_str(), error = %e, "poll failed"),
-            }
-            last_ok = Some(result.is_ok());
-            self.metrics.poll_finished(kind, elapsed, result.is_ok());
-            self.shared.record(kind, elapsed, result);
-            tokio::select! {
-                _ = tokio::time::sleep_until((started + interval).into()) => {}
-                _ = stop.wait_for(|s| *s) => return,
-            }
-        }
-    }
-
-    async fn cycle(&self, kind: PollKind) -> Result<(), String> {
-        match kind {
-            PollKind::Queues => self.poll_queues().await,
-            PollKind::Aggregates => self.poll_aggregates().await,
-            PollKind::Observations => self.poll_observations().await,
-        }
-    }
-
     fn current_queues(&self) -> Arc<QueueSet> {
-        self.queues_tx.borrow().clone().unwrap_or_default()
+        self.queues.borrow().clone().unwrap_or_default()
     }
 
-    async fn poll_queues(&self) -> Result<(), String> {
-        let listed = self
-            .client
-            .queues(&self.config.filter.divisions)
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn poll_queues(&self) -> Result<(), PollError> {
+        let listed = self.client.queues(&self.config.filter.divisions).await?;
         let set = Arc::new(queue_set(listed, &self.config.filter));
         self.metrics.set_queues(set.len());
-        let _guard = self.render_lock.lock().await;
-        let (windows, observations) = {
-            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            cache.queues = Some(Arc::clone(&set));
-            (cache.windows.clone(), cache.observations.clone())
-        };
+        let answers = self.answers.lock().await;
+        self.queues.send_replace(Some(Arc::clone(&set)));
+        let (windows, observations) = (answers.windows.clone(), answers.observations.clone());
         let filter = self.config.filter.clone();
-        let set2 = Arc::clone(&set);
-        let parts = blocking(move || {
-            let queues = render::render_queues(&set2);
-            let windows = windows.map(|w| render_windows(&set2, &w, &filter));
-            let realtime = observations.map(|o| render_realtime(&set2, &o, &filter));
+        let (queues, windows, realtime) = blocking(move || {
+            let queues = render::render_queues(&set);
+            let windows = windows.map(|w| render_windows(&set, &w, &filter));
+            let realtime = observations.map(|o| render_realtime(&set, &o, &filter));
             (queues, windows, realtime)
         })
         .await?;
-        self.shared.publish(PollKind::Queues, parts.0);
-        if let Some(p) = parts.1 {
+        self.shared.publish(PollKind::Queues, queues);
+        if let Some(p) = windows {
             self.shared.publish(PollKind::Aggregates, p);
         }
-        if let Some(p) = parts.2 {
+        if let Some(p) = realtime {
             self.shared.publish(PollKind::Observations, p);
         }
-        self.queues_tx.send_replace(Some(set));
         Ok(())
     }
 
-    async fn poll_aggregates(&self) -> Result<(), String> {
-        let set = self.current_queues();
-        let plan = self.config.windows.plan(now_ms());
-        let ids = set.ids();
+    async fn poll_aggregates(&self) -> Result<(), PollError> {
+        let ids = self.current_queues().ids();
+        let plan = self
+            .config
+            .windows
+            .plan(now_ms(), &ids, &self.config.filter.media_types);
         // The queries run concurrently; the client's limiter paces them all.
         let calls = plan
             .queries
             .iter()
             .map(|q| {
-                let req = AggregateRequest {
-                    start_ms: q.start_ms,
-                    end_ms: q.end_ms,
-                    granularity_ms: q.granularity_ms,
-                    time_zone: None,
-                    queue_ids: ids.clone(),
-                    media_types: self.config.filter.media_types.clone(),
-                };
                 let client = self.client.clone();
-                async move { client.aggregates(&req).await.map_err(|e| e.to_string()) }
+                let request = q.request.clone();
+                async move { Ok::<_, PollError>(client.aggregates(&request).await?) }
             })
             .collect::<Vec<_>>();
-        let answers = settle_all(calls, |cause| {
-            format!("aggregates query task failed: {cause}")
+        let answers = settle_all(calls, |cause| PollError::Lost {
+            task: "aggregates query task",
+            cause,
         })
         .await?;
         let totals = fold_answers(&plan, &answers);
@@ -229,8 +163,8 @@ impl Poller {
         });
         self.publish_with(
             PollKind::Aggregates,
-            move |cache| {
-                cache.windows = Some(Arc::clone(&entry));
+            move |answers| {
+                answers.windows = Some(Arc::clone(&entry));
                 entry
             },
             render_windows,
@@ -238,28 +172,24 @@ impl Poller {
         .await
     }
 
-    async fn poll_observations(&self) -> Result<(), String> {
-        let set = self.current_queues();
-        let ids = set.ids();
-        let obs = if ids.is_empty() {
+    async fn poll_observations(&self) -> Result<(), PollError> {
+        let ids = self.current_queues().ids();
+        let observations = if ids.is_empty() {
             ObservationSnapshot {
                 media: Vec::new(),
                 queues: Vec::new(),
             }
         } else {
-            self.client
-                .observations(&ids)
-                .await
-                .map_err(|e| e.to_string())?
+            self.client.observations(&ids).await?
         };
         let entry = Arc::new(ObservationAnswer {
-            observations: obs,
+            observations,
             queried: ids.into_iter().collect(),
         });
         self.publish_with(
             PollKind::Observations,
-            move |cache| {
-                cache.observations = Some(Arc::clone(&entry));
+            move |answers| {
+                answers.observations = Some(Arc::clone(&entry));
                 entry
             },
             render_realtime,
@@ -267,23 +197,37 @@ impl Poller {
         .await
     }
 
-    /// Stores a new answer in the cache and renders it against the current queue set.
+    /// Stores a new answer and renders it against the current queue set.
     async fn publish_with<T: Send + Sync + 'static>(
         &self,
         kind: PollKind,
-        store: impl FnOnce(&mut Cache) -> Arc<T>,
+        store: impl FnOnce(&mut Answers) -> Arc<T>,
         render_fn: fn(&QueueSet, &T, &QueueFilter) -> Rendered,
-    ) -> Result<(), String> {
-        let _guard = self.render_lock.lock().await;
-        let (set, entry) = {
-            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            let entry = store(&mut cache);
-            (cache.queues.clone().unwrap_or_default(), entry)
-        };
+    ) -> Result<(), PollError> {
+        let mut answers = self.answers.lock().await;
+        let entry = store(&mut answers);
+        let set = self.current_queues();
         let filter = self.config.filter.clone();
         let part = blocking(move || render_fn(&set, &entry, &filter)).await?;
         self.shared.publish(kind, part);
         Ok(())
+    }
+}
+
+impl PollCycle for Poller {
+    async fn ready(&self, kind: PollKind) {
+        if kind != PollKind::Queues {
+            // The sender lives as long as `self`, so this only ends with a set.
+            let _ = self.queues.subscribe().wait_for(Option::is_some).await;
+        }
+    }
+
+    async fn poll(&self, kind: PollKind) -> Result<(), PollError> {
+        match kind {
+            PollKind::Queues => self.poll_queues().await,
+            PollKind::Aggregates => self.poll_aggregates().await,
+            PollKind::Observations => self.poll_observations().await,
+        }
     }
 }
 
@@ -301,10 +245,15 @@ fn render_realtime(set: &QueueSet, answer: &ObservationAnswer, f: &QueueFilter) 
     render::render_realtime(&snap)
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PollError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| format!("rendering failed: {e}"))
+        .map_err(|e| PollError::Lost {
+            task: "rendering",
+            cause: e.to_string(),
+        })
 }
 
 fn now_ms() -> i64 {

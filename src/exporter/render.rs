@@ -5,16 +5,14 @@
 //! dropped), so rendering 400k series never holds 400k protobuf-style metric
 //! objects at once. No sample carries a timestamp.
 
-use std::io::Write;
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use flate2::{write::GzEncoder, Compression};
-use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType as ProtoType};
 use prometheus::TextEncoder;
+use std::io::Write;
 
-use super::families::{self, WINDOW_FAMILIES};
-use super::realtime::RealtimeSnapshot;
+use super::families::{self, Family, MetricType, WINDOW_FAMILIES};
+use super::realtime::{RealtimeRow, RealtimeSnapshot};
 use super::snapshot::{QueueSet, WindowSnapshot};
 
 /// gzip level: 3 compresses a large body about 3× faster than the usual 6 for
@@ -62,20 +60,31 @@ pub struct FamilyWriter {
 }
 
 impl FamilyWriter {
-    /// Encodes one gauge family; `samples` yields (label pairs, value). Label
-    /// pairs must be given in alphabetical order of name. A family without
-    /// samples is left out entirely.
-    pub fn gauge<'a, I>(&mut self, name: &str, help: &str, samples: I)
+    /// Encodes one gauge family of the catalogue; `samples` yields (label
+    /// values in the order of [`Family::labels`], value). Labels are written
+    /// sorted by name. A family without samples is left out entirely.
+    pub fn gauge<'a, L, I>(&mut self, family: &Family, samples: I)
     where
-        I: IntoIterator<Item = (Vec<(&'static str, &'a str)>, f64)>,
+        L: AsRef<[&'a str]>,
+        I: IntoIterator<Item = (L, f64)>,
     {
+        debug_assert_eq!(family.kind, MetricType::Gauge, "{}", family.name);
+        let mut order: Vec<usize> = (0..family.labels.len()).collect();
+        order.sort_by_key(|&i| family.labels[i]);
         let metrics: Vec<Metric> = samples
             .into_iter()
-            .map(|(labels, value)| {
+            .map(|(values, value)| {
+                let values = values.as_ref();
+                debug_assert_eq!(values.len(), family.labels.len(), "{}", family.name);
                 let mut g = Gauge::default();
                 g.set_value(value);
                 let mut m = Metric::from_gauge(g);
-                m.set_label(labels.into_iter().map(|(n, v)| label(n, v)).collect());
+                m.set_label(
+                    order
+                        .iter()
+                        .filter_map(|&i| Some(label(family.labels[i], values.get(i)?)))
+                        .collect(),
+                );
                 m
             })
             .collect();
@@ -84,9 +93,9 @@ impl FamilyWriter {
         }
         self.series += metrics.len();
         let mut mf = MetricFamily::default();
-        mf.set_name(name.to_owned());
-        mf.set_help(help.to_owned());
-        mf.set_field_type(MetricType::GAUGE);
+        mf.set_name(family.name.to_owned());
+        mf.set_help(family.help.to_owned());
+        mf.set_field_type(ProtoType::GAUGE);
         mf.set_metric(metrics);
         // Encoding into a String only fails for an empty family, excluded above.
         let _ = TextEncoder::new().encode_utf8(&[mf], &mut self.text);
@@ -106,49 +115,33 @@ fn label(name: &str, value: &str) -> LabelPair {
 }
 
 /// Renders the window bound timestamps and the window gauges.
-pub fn render_windows(snap: &WindowSnapshot) -> Rendered {
+pub fn render_windows(snap: &WindowSnapshot<'_>) -> Rendered {
     let mut w = FamilyWriter::default();
     let labels: Vec<&str> = snap.windows.iter().map(|w| w.label.as_str()).collect();
+    let seconds = |ms: i64| ms as f64 / 1000.0;
     w.gauge(
-        "genesys_window_start_timestamp_seconds",
-        families::WINDOW_START_HELP,
-        snap.windows.iter().map(|win| {
-            (
-                vec![("window", win.label.as_str())],
-                win.start_ms as f64 / 1000.0,
-            )
-        }),
+        &families::WINDOW_START,
+        snap.windows
+            .iter()
+            .map(|win| ([win.label.as_str()], seconds(win.start_ms))),
     );
     w.gauge(
-        "genesys_window_end_timestamp_seconds",
-        families::WINDOW_END_HELP,
-        snap.windows.iter().map(|win| {
-            (
-                vec![("window", win.label.as_str())],
-                win.end_ms as f64 / 1000.0,
-            )
-        }),
+        &families::WINDOW_END,
+        snap.windows
+            .iter()
+            .map(|win| ([win.label.as_str()], seconds(win.end_ms))),
     );
     for fam in WINDOW_FAMILIES.iter() {
         w.gauge(
-            fam.name,
-            fam.help,
+            &fam.family,
             snap.rows.iter().filter_map(|r| {
-                let value = (fam.value)(&r.values)?;
+                let value = (fam.value)(r.totals)?;
                 let window = labels.get(r.window).copied().unwrap_or("");
-                Some((row_labels(&r.queue, &r.media_type, window), value))
+                Some(([&*r.queue, &*r.media_type, window], value))
             }),
         );
     }
     w.finish()
-}
-
-fn row_labels<'a>(
-    queue: &'a Arc<str>,
-    media: &'a Arc<str>,
-    window: &'a str,
-) -> Vec<(&'static str, &'a str)> {
-    vec![("media_type", media), ("queue", queue), ("window", window)]
 }
 
 /// Renders the per-queue settings from the queue list.
@@ -156,43 +149,25 @@ pub fn render_queues(set: &QueueSet) -> Rendered {
     let mut w = FamilyWriter::default();
     let qs = set.queues();
     w.gauge(
-        "genesys_queue_info",
-        families::QUEUE_INFO_HELP,
-        qs.iter().map(|q| {
-            let labels = vec![
-                ("division", q.division.as_str()),
-                ("queue", &*q.name),
-                ("queue_id", q.id.as_str()),
-            ];
-            (labels, 1.0)
-        }),
+        &families::QUEUE_INFO,
+        qs.iter()
+            .map(|q| ([q.division.as_str(), &*q.name, q.id.as_str()], 1.0)),
     );
     w.gauge(
-        "genesys_queue_members",
-        families::QUEUE_MEMBERS_HELP,
+        &families::QUEUE_MEMBERS,
         qs.iter()
-            .filter_map(|q| Some((vec![("queue", &*q.name)], q.member_count? as f64))),
+            .filter_map(|q| Some(([&*q.name], q.member_count? as f64))),
     );
     let media = || qs.iter().flat_map(|q| q.media.iter().map(move |m| (q, m)));
     w.gauge(
-        "genesys_queue_service_level_target_ratio",
-        families::SL_TARGET_HELP,
-        media().filter_map(|(q, m)| {
-            Some((
-                vec![("media_type", &*m.media_type), ("queue", &*q.name)],
-                m.sl_target?,
-            ))
-        }),
+        &families::SL_TARGET,
+        media().filter_map(|(q, m)| Some(([&*m.media_type, &*q.name], m.sl_target?))),
     );
     w.gauge(
-        "genesys_queue_service_level_threshold_seconds",
-        families::SL_THRESHOLD_HELP,
+        &families::SL_THRESHOLD,
         media().filter_map(|(q, m)| {
             let secs = m.sl_threshold_ms? as f64 / 1000.0;
-            Some((
-                vec![("media_type", &*m.media_type), ("queue", &*q.name)],
-                secs,
-            ))
+            Some(([&*m.media_type, &*q.name], secs))
         }),
     );
     w.finish()
@@ -202,50 +177,37 @@ pub fn render_queues(set: &QueueSet) -> Rendered {
 pub fn render_realtime(snap: &RealtimeSnapshot) -> Rendered {
     let mut w = FamilyWriter::default();
     w.gauge(
-        "genesys_queue_agents",
-        families::AGENTS_HELP,
+        &families::AGENTS,
         snap.agents.iter().flat_map(|a| {
             a.statuses
                 .iter()
-                .map(move |(status, n)| (vec![("queue", &*a.queue), ("status", *status)], *n))
+                .map(move |(status, n)| ([&*a.queue, *status], *n))
         }),
     );
     w.gauge(
-        "genesys_queue_alerting",
-        families::ALERTING_HELP,
-        snap.media
-            .iter()
-            .map(|r| (media_labels(r.queue.as_ref(), &r.media_type), r.alerting)),
+        &families::ALERTING,
+        snap.media.iter().map(|r| media(r, r.alerting)),
     );
     w.gauge(
-        "genesys_queue_interacting",
-        families::INTERACTING_HELP,
-        snap.media
-            .iter()
-            .map(|r| (media_labels(r.queue.as_ref(), &r.media_type), r.interacting)),
+        &families::INTERACTING,
+        snap.media.iter().map(|r| media(r, r.interacting)),
     );
     w.gauge(
-        "genesys_queue_longest_waiting_seconds",
-        families::LONGEST_WAITING_HELP,
-        snap.media.iter().filter_map(|r| {
-            Some((
-                media_labels(r.queue.as_ref(), &r.media_type),
-                r.longest_waiting_seconds?,
-            ))
-        }),
-    );
-    w.gauge(
-        "genesys_queue_waiting",
-        families::WAITING_HELP,
+        &families::LONGEST_WAITING,
         snap.media
             .iter()
-            .map(|r| (media_labels(r.queue.as_ref(), &r.media_type), r.waiting)),
+            .filter_map(|r| Some(media(r, r.longest_waiting_seconds?))),
+    );
+    w.gauge(
+        &families::WAITING,
+        snap.media.iter().map(|r| media(r, r.waiting)),
     );
     w.finish()
 }
 
-fn media_labels<'a>(queue: &'a str, media: &'a Arc<str>) -> Vec<(&'static str, &'a str)> {
-    vec![("media_type", media), ("queue", queue)]
+/// Label values of a real-time media row (`media_type`, `queue`) with a value.
+fn media(r: &RealtimeRow, value: f64) -> ([&str; 2], f64) {
+    ([&*r.media_type, &*r.queue], value)
 }
 
 #[cfg(test)]
@@ -254,6 +216,7 @@ mod tests {
     use crate::exporter::snapshot::{window_snapshot, MediaInfo, QueueInfo, WindowTotals};
     use crate::exporter::window::ResolvedWindow;
     use std::io::Read;
+    use std::sync::Arc;
 
     fn set(name: &str) -> QueueSet {
         QueueSet::new(vec![QueueInfo {
@@ -290,7 +253,8 @@ mod tests {
             start_ms: 1_000,
             end_ms: 1_801_000,
         }];
-        let snap = window_snapshot(&set("A"), windows, &WindowTotals::new(), |_| true);
+        let totals = WindowTotals::new();
+        let snap = window_snapshot(&set("A"), windows, &totals, |_| true);
         let r = render_windows(&snap);
         let mut out = String::new();
         flate2::read::GzDecoder::new(&r.gzip[..])

@@ -5,16 +5,16 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
 
+use super::families::{self, Family};
+use super::poll_error::PollError;
 use super::state::PollKind;
 use crate::genesys::{ApiObserver, Endpoint, RetryReason};
-
-/// Buckets of `genesys_exporter_api_request_duration_seconds`.
-const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 /// Every self-metric, registered on one owned registry.
 #[derive(Debug)]
@@ -31,131 +31,81 @@ pub struct SelfMetrics {
     queues: IntGauge,
 }
 
+fn opts(f: &Family) -> Opts {
+    Opts::new(f.name, f.help)
+}
+
+/// Registers a collector built from a catalogue entry. The entries are
+/// constants with distinct names, so failing here is a programming error that
+/// the catalogue tests catch on their first run.
+fn register<C: Collector + Clone + 'static>(
+    registry: &Registry,
+    built: prometheus::Result<C>,
+) -> C {
+    let collector = built.expect("catalogue entries are valid, distinct families");
+    registry
+        .register(Box::new(collector.clone()))
+        .expect("catalogue entries are valid, distinct families");
+    collector
+}
+
 impl SelfMetrics {
-    /// Creates and registers every self-metric, with zero-valued series for
-    /// each known poll kind, endpoint and retry reason.
+    /// Creates and registers every self-metric from the catalogue, with
+    /// zero-valued series for each known poll kind, failure kind, endpoint and
+    /// retry reason.
     pub fn new() -> SelfMetrics {
         let registry = Registry::new();
-        let up = Gauge::new(
-            "genesys_up",
-            "1 when every enabled poll of the Genesys API succeeded recently enough that its data is \
-             fresh (see --max-staleness), else 0.",
-        )
-        .expect("valid metric");
-        let last_success = GaugeVec::new(
-            Opts::new(
-                "genesys_exporter_last_success_timestamp_seconds",
-                "Unix time of the last successful poll of each kind.",
+        let r = &registry;
+        let gauge_vec = |f: &Family| register(r, GaugeVec::new(opts(f), f.labels));
+        let counter_vec = |f: &Family| register(r, IntCounterVec::new(opts(f), f.labels));
+        let metrics = SelfMetrics {
+            up: register(r, Gauge::with_opts(opts(&families::UP))),
+            last_success: gauge_vec(&families::LAST_SUCCESS),
+            poll_duration: gauge_vec(&families::POLL_DURATION),
+            poll_failures: counter_vec(&families::POLL_FAILURES),
+            api_requests: counter_vec(&families::API_REQUESTS),
+            api_duration: register(
+                r,
+                HistogramVec::new(
+                    HistogramOpts::from(opts(&families::API_DURATION))
+                        .buckets(families::API_DURATION_BUCKETS.to_vec()),
+                    families::API_DURATION.labels,
+                ),
             ),
-            &["poll"],
-        )
-        .expect("valid metric");
-        let poll_duration = GaugeVec::new(
-            Opts::new(
-                "genesys_exporter_poll_duration_seconds",
-                "Duration of the last poll of each kind, successful or not.",
-            ),
-            &["poll"],
-        )
-        .expect("valid metric");
-        let poll_failures = IntCounterVec::new(
-            Opts::new(
-                "genesys_exporter_poll_failures_total",
-                "Polls that failed, by kind.",
-            ),
-            &["poll"],
-        )
-        .expect("valid metric");
-        let api_requests = IntCounterVec::new(
-            Opts::new(
-                "genesys_exporter_api_requests_total",
-                "Genesys API requests sent, by endpoint and HTTP status code (or timeout/error without a response, cancelled when abandoned at a poll deadline).",
-            ),
-            &["endpoint", "code"],
-        )
-        .expect("valid metric");
-        let api_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "genesys_exporter_api_request_duration_seconds",
-                "Duration of Genesys API requests, by endpoint.",
-            )
-            .buckets(DURATION_BUCKETS.to_vec()),
-            &["endpoint"],
-        )
-        .expect("valid metric");
-        let api_retries = IntCounterVec::new(
-            Opts::new(
-                "genesys_exporter_api_retries_total",
-                "Genesys API requests retried, by endpoint and reason.",
-            ),
-            &["endpoint", "reason"],
-        )
-        .expect("valid metric");
-        let api_throttled = IntCounterVec::new(
-            Opts::new(
-                "genesys_exporter_api_throttled_total",
-                "Times the exporter's own rate limiter (--api.requests-per-minute) held a Genesys API request back; HTTP 429 answers are counted in genesys_exporter_api_requests_total{code=\"429\"}.",
-            ),
-            &["endpoint"],
-        )
-        .expect("valid metric");
-        let queues = IntGauge::new(
-            "genesys_exporter_queues",
-            "Queues exported (after --queues.* filters), from the last queue-list poll.",
-        )
-        .expect("valid metric");
-        let build_info = GaugeVec::new(
-            Opts::new(
-                "genesys_exporter_build_info",
-                "Build information of the exporter, always 1.",
-            ),
-            &["version", "revision", "rustc"],
-        )
-        .expect("valid metric");
-        build_info
+            api_retries: counter_vec(&families::API_RETRIES),
+            api_throttled: counter_vec(&families::API_THROTTLED),
+            queues: register(r, IntGauge::with_opts(opts(&families::QUEUES))),
+            registry: registry.clone(),
+        };
+        gauge_vec(&families::BUILD_INFO)
             .with_label_values(&[
                 env!("CARGO_PKG_VERSION"),
                 option_env!("GENESYS_EXPORTER_REVISION").unwrap_or("unknown"),
                 option_env!("GENESYS_EXPORTER_RUSTC").unwrap_or("unknown"),
             ])
             .set(1.0);
-        for kind in PollKind::ALL {
-            poll_failures.with_label_values(&[kind.as_str()]);
-        }
-        for endpoint in Endpoint::ALL {
-            api_throttled.with_label_values(&[endpoint.as_str()]);
-            for reason in RetryReason::ALL {
-                api_retries.with_label_values(&[endpoint.as_str(), reason.as_str()]);
+        let process = prometheus::process_collector::ProcessCollector::for_self();
+        registry
+            .register(Box::new(process))
+            .expect("process metrics do not clash with the catalogue");
+        for poll in PollKind::ALL {
+            for kind in PollError::kinds() {
+                metrics
+                    .poll_failures
+                    .with_label_values(&[poll.as_str(), kind]);
             }
         }
-        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
-            Box::new(up.clone()),
-            Box::new(last_success.clone()),
-            Box::new(poll_duration.clone()),
-            Box::new(poll_failures.clone()),
-            Box::new(api_requests.clone()),
-            Box::new(api_duration.clone()),
-            Box::new(api_retries.clone()),
-            Box::new(api_throttled.clone()),
-            Box::new(queues.clone()),
-            Box::new(build_info),
-            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
-        ];
-        for c in collectors {
-            registry.register(c).expect("distinct metric names");
+        for endpoint in Endpoint::ALL {
+            metrics
+                .api_throttled
+                .with_label_values(&[endpoint.as_str()]);
+            for reason in RetryReason::ALL {
+                metrics
+                    .api_retries
+                    .with_label_values(&[endpoint.as_str(), reason.as_str()]);
+            }
         }
-        SelfMetrics {
-            registry,
-            up,
-            last_success,
-            poll_duration,
-            poll_failures,
-            api_requests,
-            api_duration,
-            api_retries,
-            api_throttled,
-            queues,
-        }
+        metrics
     }
 
     /// Sets `genesys_up`.
@@ -168,20 +118,29 @@ impl SelfMetrics {
         self.queues.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
-    /// Records a finished poll.
-    pub fn poll_finished(&self, kind: PollKind, duration: Duration, ok: bool) {
-        let poll = [kind.as_str()];
+    /// Records a finished poll; a failure is counted under its kind.
+    pub fn poll_finished(
+        &self,
+        poll: PollKind,
+        duration: Duration,
+        result: Result<(), &PollError>,
+    ) {
+        let label = [poll.as_str()];
         self.poll_duration
-            .with_label_values(&poll)
+            .with_label_values(&label)
             .set(duration.as_secs_f64());
-        if ok {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs_f64();
-            self.last_success.with_label_values(&poll).set(now);
-        } else {
-            self.poll_failures.with_label_values(&poll).inc();
+        match result {
+            Ok(()) => {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs_f64();
+                self.last_success.with_label_values(&label).set(now);
+            }
+            Err(e) => self
+                .poll_failures
+                .with_label_values(&[poll.as_str(), e.kind()])
+                .inc(),
         }
     }
 
@@ -234,7 +193,12 @@ mod tests {
         m.request_finished(Endpoint::Aggregates, "429", Duration::from_millis(30));
         m.retried(Endpoint::Aggregates, RetryReason::RateLimited);
         m.throttled(Endpoint::Aggregates, Duration::from_secs(1));
-        m.poll_finished(PollKind::Aggregates, Duration::from_millis(1500), false);
+        let late = PollError::Deadline(Duration::from_secs(10));
+        m.poll_finished(
+            PollKind::Aggregates,
+            Duration::from_millis(1500),
+            Err(&late),
+        );
         m.set_up(true);
         m.set_queues(12);
         let text = String::from_utf8(m.render()).expect("utf8");
@@ -243,7 +207,8 @@ mod tests {
             "genesys_exporter_api_retries_total{endpoint=\"conversation_aggregates\",reason=\"rate_limited\"} 1",
             "genesys_exporter_api_retries_total{endpoint=\"oauth_token\",reason=\"timeout\"} 0",
             "genesys_exporter_api_throttled_total{endpoint=\"conversation_aggregates\"} 1",
-            "genesys_exporter_poll_failures_total{poll=\"aggregates\"} 1",
+            "genesys_exporter_poll_failures_total{kind=\"deadline\",poll=\"aggregates\"} 1",
+            "genesys_exporter_poll_failures_total{kind=\"auth\",poll=\"queues\"} 0",
             "genesys_exporter_poll_duration_seconds{poll=\"aggregates\"} 1.5",
             "genesys_up 1",
             "genesys_exporter_queues 12",

@@ -2,13 +2,13 @@
 //! window values and real-time values, built from API answers.
 //!
 //! Rules: every exported queue × each media type it is configured for gets a
-//! row (counts and time sums 0 when the API returned nothing); ratios are
-//! `None` when their denominator is 0; milliseconds become seconds. Data for
+//! row (all-zero totals when the API returned nothing); the metric catalogue
+//! turns totals into exported values. Data for
 //! queues outside the queue set is dropped, so a removed or filtered queue
 //! vanishes with the next snapshot.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use super::window::ResolvedWindow;
 use crate::kpi::Totals;
@@ -113,114 +113,42 @@ impl QueueSet {
 /// Window totals keyed by (queue id, media type), one entry per window index.
 pub type WindowTotals = HashMap<(String, String), Vec<Totals>>;
 
-/// Exported values of one queue × media type × window (seconds and counts).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct WindowValues {
-    /// nOffered count.
-    pub offered: f64,
-    /// tAnswered count.
-    pub answered: f64,
-    /// tAbandon count.
-    pub abandoned: f64,
-    /// tShortAbandon count.
-    pub short_abandoned: f64,
-    /// tFlowOut count.
-    pub flowouts: f64,
-    /// nTransferred count.
-    pub transferred: f64,
-    /// tHandle count.
-    pub handled: f64,
-    /// tAnswered sum, seconds.
-    pub answer_time: f64,
-    /// tHandle sum, seconds.
-    pub handle_time: f64,
-    /// tWait sum, seconds.
-    pub wait_time: f64,
-    /// tWait count.
-    pub waited: f64,
-    /// tTalkComplete sum, seconds.
-    pub talk_time: f64,
-    /// tTalkComplete count.
-    pub talked: f64,
-    /// tHeldComplete sum, seconds.
-    pub hold_time: f64,
-    /// tHeldComplete count.
-    pub held: f64,
-    /// tAcw sum, seconds.
-    pub acw_time: f64,
-    /// tAcw count.
-    pub wrapped_up: f64,
-    /// oServiceLevel numerator.
-    pub sl_met: f64,
-    /// oServiceLevel denominator.
-    pub sl_eligible: f64,
-    /// abandoned / offered; `None` when nothing was offered.
-    pub abandon_ratio: Option<f64>,
-    /// sl_met / sl_eligible; `None` when nothing was eligible.
-    pub sl_ratio: Option<f64>,
-}
+/// The totals of a queue × media type × window the API returned nothing for.
+static NOTHING: LazyLock<Totals> = LazyLock::new(Totals::default);
 
-impl WindowValues {
-    /// Converts KPI totals (milliseconds) into exported values (seconds).
-    pub fn from_totals(t: &Totals) -> WindowValues {
-        WindowValues {
-            offered: t.offered as f64,
-            answered: t.answered.count as f64,
-            abandoned: t.abandoned.count as f64,
-            short_abandoned: t.short_abandoned.count as f64,
-            flowouts: t.flowouts.count as f64,
-            transferred: t.transferred as f64,
-            handled: t.handled.count as f64,
-            answer_time: t.answered.sum_seconds(),
-            handle_time: t.handled.sum_seconds(),
-            wait_time: t.wait.sum_seconds(),
-            waited: t.wait.count as f64,
-            talk_time: t.talk.sum_seconds(),
-            talked: t.talk.count as f64,
-            hold_time: t.hold.sum_seconds(),
-            held: t.hold.count as f64,
-            acw_time: t.acw.sum_seconds(),
-            wrapped_up: t.acw.count as f64,
-            sl_met: t.sl_numerator,
-            sl_eligible: t.sl_denominator,
-            abandon_ratio: t.abandon_ratio(),
-            sl_ratio: t.service_level_ratio(),
-        }
-    }
-}
-
-/// One queue × media type × window.
+/// One queue × media type × window, borrowing its totals from [`WindowTotals`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct WindowRow {
+pub struct WindowRow<'a> {
     /// `queue` label.
     pub queue: Arc<str>,
     /// `media_type` label.
     pub media_type: Arc<str>,
     /// Index into [`WindowSnapshot::windows`].
     pub window: usize,
-    /// The values.
-    pub values: WindowValues,
+    /// What the API returned (all zero when it returned nothing); the
+    /// catalogue's window families read their values from it.
+    pub totals: &'a Totals,
 }
 
 /// The result of one aggregates poll.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct WindowSnapshot {
+pub struct WindowSnapshot<'a> {
     /// The windows, as placed in time for this poll.
     pub windows: Vec<ResolvedWindow>,
     /// Rows sorted by queue label, media type, window.
-    pub rows: Vec<WindowRow>,
+    pub rows: Vec<WindowRow<'a>>,
 }
 
 /// Builds the window rows for every exported queue × media type × window.
 ///
 /// A media type the queue is not configured for still gets rows when the API
 /// returned data for it and `keep_media` accepts it.
-pub fn window_snapshot(
+pub fn window_snapshot<'a>(
     queues: &QueueSet,
     windows: Vec<ResolvedWindow>,
-    totals: &WindowTotals,
+    totals: &'a WindowTotals,
     keep_media: impl Fn(&str) -> bool,
-) -> WindowSnapshot {
+) -> WindowSnapshot<'a> {
     let mut extra: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for (queue_id, media) in totals.keys() {
         if keep_media(media) {
@@ -230,7 +158,6 @@ pub fn window_snapshot(
                 .insert(media.as_str());
         }
     }
-    let empty = Totals::default();
     let mut rows = Vec::new();
     for q in queues.queues() {
         let mut media: Vec<Arc<str>> = q.media.iter().map(|m| m.media_type.clone()).collect();
@@ -243,12 +170,11 @@ pub fn window_snapshot(
         for m in media {
             let per_window = totals.get(&(q.id.clone(), m.to_string()));
             for w in 0..windows.len() {
-                let t = per_window.and_then(|v| v.get(w)).unwrap_or(&empty);
                 rows.push(WindowRow {
                     queue: q.name.clone(),
                     media_type: m.clone(),
                     window: w,
-                    values: WindowValues::from_totals(t),
+                    totals: per_window.and_then(|v| v.get(w)).unwrap_or(&NOTHING),
                 });
             }
         }
@@ -301,9 +227,9 @@ mod tests {
         assert_eq!(set.ids(), ["a", "c", "b"]);
     }
 
-    /// Missing API data is zero for counts and sums, absent for ratios; ms → s.
+    /// Missing API data gives all-zero totals; returned data is kept per window.
     #[test]
-    fn zero_fill_and_conversion() {
+    fn zero_fill() {
         let set = QueueSet::new(vec![queue("q1", "One", &["voice", "chat"])]);
         let mut t = Totals::default();
         t.record(
@@ -333,15 +259,14 @@ mod tests {
         assert_eq!(snap.rows.len(), 4, "2 media × 2 windows");
         let chat = &snap.rows[0];
         assert_eq!((&*chat.media_type, chat.window), ("chat", 0));
-        assert_eq!(chat.values.offered, 0.0);
-        assert_eq!(chat.values.abandon_ratio, None);
-        assert_eq!(chat.values.sl_ratio, None);
+        assert_eq!(*chat.totals, Totals::default());
         let voice = &snap.rows[2];
-        assert_eq!(voice.values.offered, 4.0);
-        assert_eq!(voice.values.abandon_ratio, Some(0.25));
-        assert_eq!(voice.values.wait_time, 10.0);
-        assert_eq!(voice.values.waited, 4.0);
-        assert_eq!(snap.rows[3].values, WindowValues::default());
+        assert_eq!((&*voice.media_type, voice.window), ("voice", 0));
+        assert_eq!(voice.totals.offered, 4);
+        assert_eq!(voice.totals.abandon_ratio(), Some(0.25));
+        assert_eq!(voice.totals.wait.sum_seconds(), 10.0);
+        assert_eq!(voice.totals.wait.count, 4);
+        assert_eq!(*snap.rows[3].totals, Totals::default());
     }
 
     /// Unknown queues are dropped; unconfigured media with data are kept if allowed.

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::poll_error::PollError;
 use super::render::Rendered;
 
 /// The three independent polls.
@@ -51,8 +52,8 @@ pub struct KindStatus {
     pub last_attempt: Option<SystemTime>,
     /// Duration of the last poll.
     pub last_duration: Option<Duration>,
-    /// One-line error of the last poll, if it failed.
-    pub last_error: Option<String>,
+    /// Why the last poll failed, if it did.
+    pub last_error: Option<PollError>,
 }
 
 /// Health judged at one instant.
@@ -93,7 +94,7 @@ impl Shared {
     }
 
     /// Records a finished poll.
-    pub fn record(&self, kind: PollKind, duration: Duration, result: Result<(), String>) {
+    pub fn record(&self, kind: PollKind, duration: Duration, result: Result<(), PollError>) {
         let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         let s = &mut status[kind.index()];
         let now = SystemTime::now();
@@ -147,6 +148,10 @@ impl Shared {
 mod tests {
     use super::*;
 
+    fn late() -> PollError {
+        PollError::Deadline(Duration::from_secs(10))
+    }
+
     fn part() -> Rendered {
         Rendered::from_text(String::from("a 1\n"), 1)
     }
@@ -159,8 +164,9 @@ mod tests {
         let h = s.health(Instant::now());
         assert!(!h.up);
         assert!(s.fresh_parts(&h).is_empty());
-        s.record(PollKind::Queues, Duration::ZERO, Err("boom".into()));
-        assert_eq!(s.status()[0].last_error.as_deref(), Some("boom"));
+        s.record(PollKind::Queues, Duration::ZERO, Err(late()));
+        let error = s.status()[0].last_error.as_ref().map(PollError::kind);
+        assert_eq!(error, Some("deadline"));
     }
 
     /// Up once every enabled kind succeeded; a disabled kind is ignored; data
@@ -193,7 +199,7 @@ mod tests {
         assert!(!later.up);
         assert!(s.fresh_parts(&later).is_empty());
         // A failure alone does not withdraw data that is still fresh.
-        s.record(PollKind::Aggregates, Duration::ZERO, Err("503".into()));
+        s.record(PollKind::Aggregates, Duration::ZERO, Err(late()));
         assert!(s.health(Instant::now()).up);
     }
 }

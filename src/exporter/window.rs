@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use jiff::{tz::TimeZone, Timestamp};
 
+use crate::genesys::AggregateRequest;
+
 /// Most buckets one shared query may ask for; windows whose common divisor
 /// would need more get a query of their own.
 pub const MAX_BUCKETS_PER_QUERY: i64 = 96;
@@ -55,20 +57,17 @@ pub struct ResolvedWindow {
 }
 
 /// One aggregates query of a poll (the client splits it into queue chunks).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PlannedQuery {
-    /// Interval start, epoch ms.
-    pub start_ms: i64,
-    /// Interval end, epoch ms.
-    pub end_ms: i64,
-    /// Bucket length when several windows share the query.
-    pub granularity_ms: Option<i64>,
+    /// The request as the client takes it; a bucket length is set only when
+    /// several windows share the query.
+    pub request: AggregateRequest,
     /// Indices into [`QueryPlan::windows`] this query fills.
     pub windows: Vec<usize>,
 }
 
 /// Everything one aggregates poll asks for, and how answers map back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QueryPlan {
     /// Every configured window, in configuration order.
     pub windows: Vec<ResolvedWindow>,
@@ -123,30 +122,32 @@ impl WindowSet {
             .collect()
     }
 
-    /// The queries for a poll at `now_ms`.
-    pub fn plan(&self, now_ms: i64) -> QueryPlan {
+    /// The queries for a poll at `now_ms` of `queue_ids`, keeping
+    /// `media_types` (empty = all).
+    pub fn plan(&self, now_ms: i64, queue_ids: &[String], media_types: &[String]) -> QueryPlan {
         let windows = self.resolve(now_ms);
+        let query = |start_ms, end_ms, granularity_ms, windows| PlannedQuery {
+            request: AggregateRequest {
+                start_ms,
+                end_ms,
+                granularity_ms,
+                time_zone: None,
+                queue_ids: queue_ids.to_vec(),
+                media_types: media_types.to_vec(),
+            },
+            windows,
+        };
         let mut queries = Vec::new();
         for group in self.rolling_groups() {
             let longest = group.iter().map(|&i| windows[i].len()).max().unwrap_or(0);
             let end = windows[group[0]].end_ms;
             let granularity =
                 (group.len() > 1).then(|| group.iter().map(|&i| windows[i].len()).fold(0, gcd));
-            queries.push(PlannedQuery {
-                start_ms: end - longest,
-                end_ms: end,
-                granularity_ms: granularity,
-                windows: group,
-            });
+            queries.push(query(end - longest, end, granularity, group));
         }
         for (i, spec) in self.specs.iter().enumerate() {
             if spec.kind == WindowKind::Today && !windows[i].is_empty() {
-                queries.push(PlannedQuery {
-                    start_ms: windows[i].start_ms,
-                    end_ms: windows[i].end_ms,
-                    granularity_ms: None,
-                    windows: vec![i],
-                });
+                queries.push(query(windows[i].start_ms, windows[i].end_ms, None, vec![i]));
             }
         }
         QueryPlan { windows, queries }
@@ -211,7 +212,7 @@ impl QueryPlan {
         let Some(q) = self.queries.get(query) else {
             return Vec::new();
         };
-        if q.granularity_ms.is_none() {
+        if q.request.granularity_ms.is_none() {
             return q.windows.clone();
         }
         q.windows
@@ -318,7 +319,7 @@ mod tests {
     #[test]
     fn today_empty_at_midnight() {
         let w = set(&[("today", WindowKind::Today)], 0, MIN, "UTC");
-        let plan = w.plan(ms("2025-03-12T00:00:40Z"));
+        let plan = w.plan(ms("2025-03-12T00:00:40Z"), &[], &[]);
         assert!(plan.windows[0].is_empty());
         assert!(plan.queries.is_empty());
     }
@@ -347,14 +348,18 @@ mod tests {
             "UTC",
         );
         let now = ms("2025-03-12T13:05:10Z");
-        let plan = w.plan(now);
+        let ids = [String::from("q1"), String::from("q2")];
+        let plan = w.plan(now, &ids, &[String::from("voice")]);
         assert_eq!(plan.queries.len(), 2);
-        let shared = &plan.queries[0];
-        assert_eq!(shared.windows, vec![0, 2, 3]);
+        assert!(plan.queries.iter().all(|q| q.request.queue_ids == ids
+            && q.request.media_types == ["voice"]
+            && q.request.time_zone.is_none()));
+        let (shared, windows) = (&plan.queries[0].request, &plan.queries[0].windows);
+        assert_eq!(*windows, vec![0, 2, 3]);
         assert_eq!(shared.granularity_ms, Some(15 * MIN));
         assert_eq!(shared.end_ms - shared.start_ms, HOUR);
         assert_eq!(plan.queries[1].windows, vec![1]);
-        assert_eq!(plan.queries[1].start_ms, ms("2025-03-12T00:00:00Z"));
+        assert_eq!(plan.queries[1].request.start_ms, ms("2025-03-12T00:00:00Z"));
         // Every bucket of the shared query lands in the windows containing it.
         let end = shared.end_ms;
         let mut counted = [0_i64; 4];
@@ -373,12 +378,15 @@ mod tests {
     #[test]
     fn plan_splits_when_buckets_would_explode() {
         let w = set(&[("1d", rolling(1440)), ("7m", rolling(7))], 0, MIN, "UTC");
-        let plan = w.plan(ms("2025-03-12T13:05:10Z"));
+        let plan = w.plan(ms("2025-03-12T13:05:10Z"), &[], &[]);
         assert_eq!(plan.queries.len(), 2);
-        assert!(plan.queries.iter().all(|q| q.granularity_ms.is_none()));
-        let single = set(&[("30m", rolling(30))], 0, MIN, "UTC").plan(0);
+        assert!(plan
+            .queries
+            .iter()
+            .all(|q| q.request.granularity_ms.is_none()));
+        let single = set(&[("30m", rolling(30))], 0, MIN, "UTC").plan(0, &[], &[]);
         assert_eq!(single.queries.len(), 1);
-        assert_eq!(single.queries[0].granularity_ms, None);
+        assert_eq!(single.queries[0].request.granularity_ms, None);
         assert_eq!(single.windows_for_bucket(0, 1, 2), vec![0]);
         assert!(single.windows_for_bucket(5, 1, 2).is_empty());
     }

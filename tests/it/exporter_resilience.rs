@@ -237,7 +237,7 @@ async fn missing_permission_is_named() {
                 && value(
                     &samples,
                     "genesys_exporter_poll_failures_total",
-                    &[("poll", "observations")],
+                    &[("poll", "observations"), ("kind", "permission")],
                 )
                 .is_some_and(|f| f >= 1.0)
         }

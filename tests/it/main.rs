@@ -3,6 +3,7 @@
 //! static checks of the dashboard, the alert rules and the Grafana
 //! provisioning files. Shared helpers live in [`util`], compiled once.
 
+mod catalogue;
 mod client_api;
 mod dashboard_lint;
 mod exporter_cli;
