@@ -15,6 +15,9 @@ scripts/test.d/60-deploy.sh from the repository root).
   check_deploy.py systemd BINARY      run the unit's ExecStart (binary replaced by BINARY)
                                       with `check-config` appended, in the environment
                                       the unit gives it
+  check_deploy.py socket BINARY       start BINARY --demo under systemd-socket-activate
+                                      with two loopback sockets: it serves /metrics on
+                                      both and ignores --web.listen-address
 
 Every problem is printed on its own line; the exit code is 1 if there was one.
 """
@@ -24,9 +27,13 @@ import json
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import jsonschema
@@ -519,6 +526,64 @@ def check_systemd(binary):
             print(f"check_deploy: {where}: ExecStart check-config exits 0 with the unit's environment")
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape_up(base, deadline):
+    """True once base/metrics shows genesys_up 1, before the deadline."""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/metrics", timeout=5) as r:
+                if any(line.strip() == "genesys_up 1" for line in r.read().decode().splitlines()):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def check_socket_activation(binary):
+    where = "socket activation"
+    ports = [free_port(), free_port()]
+    listen = [arg for p in ports for arg in ("-l", f"127.0.0.1:{p}")]
+    # 192.0.2.1 (TEST-NET-1) is no local address: binding it would fail, so a
+    # running exporter proves the flag was not used.
+    argv = ["systemd-socket-activate", *listen, binary, "--demo", "--web.listen-address", "192.0.2.1:10321"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GENESYS_")}
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    printed = []
+
+    def read():
+        for line in child.stdout:
+            if "listening on " in line:
+                printed.append(line.split("listening on ", 1)[1].strip())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 90
+        bases = [f"http://127.0.0.1:{p}" for p in ports]
+        for base in bases:
+            if not scrape_up(base, deadline):
+                problem(where, f"{base}/metrics never showed genesys_up 1 (exit {child.poll()})")
+                return
+        if sorted(printed) != sorted(bases):
+            problem(where, f"printed {printed}, expected {bases}")
+        child.terminate()
+        code = child.wait(timeout=20)
+        if code != 0:
+            problem(where, f"exit code {code} after SIGTERM")
+        else:
+            print(f"check_deploy: {where}: both passed sockets serve /metrics; clean exit on SIGTERM")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
 def main(argv):
     if argv[1:2] == ["kubernetes"]:
         check_kubernetes()
@@ -526,6 +591,8 @@ def main(argv):
         check_compose()
     elif argv[1:2] == ["systemd"] and len(argv) == 3:
         check_systemd(argv[2])
+    elif argv[1:2] == ["socket"] and len(argv) == 3:
+        check_socket_activation(argv[2])
     else:
         print(__doc__, file=sys.stderr)
         return 2

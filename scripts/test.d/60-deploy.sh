@@ -12,7 +12,8 @@
 # - systemd: `systemd-analyze verify` accepts the unit (with the built binary in
 #   ExecStart) without a warning, `systemd-analyze security` rates its hardening
 #   at most 2.0 ("OK"), and ExecStart + check-config exits 0 in the unit's
-#   environment (EnvironmentFile, Environment, the LoadCredential directory).
+#   environment (EnvironmentFile, Environment, the LoadCredential directory);
+#   under systemd-socket-activate the exporter serves on both passed sockets.
 # Installs kubectl (Debian's kubernetes-client), systemd-analyze (Debian's
 # systemd) and promtool where missing; the Python tools come from .venv.
 set -euo pipefail
@@ -60,12 +61,15 @@ check-jsonschema --builtin-schema vendor.compose-spec deploy/compose/compose.yam
 echo "== systemd"
 unit="$tmp/genesys_exporter.service"
 sed "s|^ExecStart=/usr/local/bin/genesys_exporter|ExecStart=$BIN|" deploy/systemd/genesys_exporter.service >"$unit"
+cp deploy/systemd/genesys_exporter.socket "$tmp/"
 grep -q "^ExecStart=$BIN" "$unit" || { echo "60-deploy: ExecStart not found in the unit" >&2; exit 1; }
 # verify prints a line for every problem (unknown keys are only warnings): any output fails.
-if ! out="$(systemd-analyze verify "$unit" 2>&1)" || [ -n "$out" ]; then
+if ! out="$(systemd-analyze verify "$unit" "$tmp/genesys_exporter.socket" 2>&1)" || [ -n "$out" ]; then
   echo "60-deploy: systemd-analyze verify: $out" >&2
   exit 1
 fi
-echo "systemd-analyze verify: unit accepted"
+echo "systemd-analyze verify: service and socket units accepted"
 systemd-analyze security --offline=yes --threshold=20 "$unit" | tail -1
 "$PY" deploy/checks/check_deploy.py systemd "$BIN"
+# Socket activation through the same protocol systemd uses (LISTEN_FDS).
+"$PY" deploy/checks/check_deploy.py socket "$BIN"

@@ -11,7 +11,8 @@
 //!   exporter's own metrics, rendered per scrape.
 //! - [`state`]: what the poller publishes and the server reads, and freshness.
 //! - [`ingest`]: pure conversion of API answers into snapshot inputs.
-//! - [`poller`]: the three poll loops; [`server`] + [`landing`]: HTTP.
+//! - [`poller`]: the three poll loops; [`server`] + [`landing`]: HTTP;
+//!   [`listen`]: the listen addresses or systemd's sockets.
 //! - [`check`]: `check-config`; [`demo`]: the embedded simulator for `--demo`.
 
 pub mod args;
@@ -21,6 +22,7 @@ pub mod demo;
 pub mod families;
 pub mod ingest;
 pub mod landing;
+pub mod listen;
 pub mod poller;
 pub mod realtime;
 pub mod render;
@@ -190,30 +192,16 @@ pub async fn run_command(args: ExporterArgs) -> ExitCode {
             }
         }
     };
-    let scheme = match &config.web {
-        Some(web) if web.current().tls.is_some() => "https",
-        _ => "http",
-    };
-    let mut listeners = Vec::with_capacity(config.listen_addresses.len());
-    for address in &config.listen_addresses {
-        let listener = match TcpListener::bind(address).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!(
-                    "genesys_exporter: --web.listen-address: cannot listen on {address}: {e}"
-                );
-                return ExitCode::FAILURE;
+    let listeners = match listen::open(&config).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("genesys_exporter: {e}");
+            if let Some(sim) = sim {
+                sim.shutdown().await;
             }
-        };
-        match listener.local_addr() {
-            Ok(addr) => {
-                tracing::info!(address = %addr, path = %config.telemetry_path, scheme, "listening");
-                println!("genesys_exporter listening on {scheme}://{addr}");
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot read the bound address"),
+            return ExitCode::FAILURE;
         }
-        listeners.push(listener);
-    }
+    };
     let result = run(config, client, listeners, shutdown_signal()).await;
     if let Some(sim) = sim {
         sim.shutdown().await;
