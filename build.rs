@@ -30,7 +30,14 @@ fn main() {
             git(&["rev-parse", "--git-common-dir"]),
             git(&["symbolic-ref", "-q", "HEAD"]),
         ) {
-            println!("cargo:rerun-if-changed={common}/{head}");
+            // A packed ref has no file of its own; a missing path would
+            // rerun this script (and rebuild the crate) on every build.
+            let loose = format!("{common}/{head}");
+            if std::path::Path::new(&loose).exists() {
+                println!("cargo:rerun-if-changed={loose}");
+            } else {
+                println!("cargo:rerun-if-changed={common}/packed-refs");
+            }
         }
     }
     let revision = overridden("GENESYS_EXPORTER_REVISION")
