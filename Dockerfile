@@ -4,7 +4,7 @@
 # run as a non-root user on a distroless glibc base (no shell, no package manager).
 #
 #   docker build --build-arg GENESYS_EXPORTER_REVISION="$(git rev-parse --short=12 HEAD)" \
-#     -t genesys_exporter .
+#     --build-arg GENESYS_EXPORTER_BRANCH="$(git branch --show-current)" -t genesys_exporter .
 #   docker run --rm -p 10321:10321 genesys_exporter --demo
 #
 # The build step is the project's own `cargo build --release --locked`; the
@@ -12,9 +12,12 @@
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
-# build.rs reads the revision for genesys_exporter_build_info (the context has no .git).
+# build.rs reads the revision and branch for --version and genesys_exporter_build_info
+# (the context has no .git).
 ARG GENESYS_EXPORTER_REVISION=unknown
-ENV GENESYS_EXPORTER_REVISION=${GENESYS_EXPORTER_REVISION}
+ARG GENESYS_EXPORTER_BRANCH=unknown
+ENV GENESYS_EXPORTER_REVISION=${GENESYS_EXPORTER_REVISION} \
+    GENESYS_EXPORTER_BRANCH=${GENESYS_EXPORTER_BRANCH}
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY benches ./benches

@@ -2,7 +2,8 @@
 //! the simulator, the one-shot report and the configuration check.
 //!
 //! Each component owns its own clap `Args` struct (exporter, simulator, report);
-//! this file only assembles them. Every flag has an environment variable.
+//! this file only assembles them. Every flag has an environment variable
+//! (except `--help` and `--version`).
 
 use clap::{Parser, Subcommand};
 
@@ -10,9 +11,14 @@ use crate::logging::{LogFormat, LogLevel};
 
 /// Prometheus exporter for Genesys Cloud queue analytics.
 #[derive(Debug, Parser)]
-#[command(name = "genesys_exporter", version, about, long_about = None)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(name = "genesys_exporter", about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true, disable_version_flag = true)]
 pub struct Cli {
+    /// Print the version, revision, branch, build user and date, compiler and
+    /// platform, then exit.
+    #[arg(short = 'V', long = "version")]
+    pub version: bool,
+
     /// What to run; without a subcommand the exporter runs.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -49,4 +55,19 @@ pub enum Command {
     Report(crate::report::ReportArgs),
     /// Validate the exporter's flags and environment, then exit 0 (valid) or 2.
     CheckConfig(crate::exporter::CheckConfigArgs),
+}
+
+/// The `--version` text in the Prometheus exporters' layout, from the values
+/// `build.rs` recorded (`unknown` where one could not be found).
+pub fn version_text() -> String {
+    format!(
+        "genesys_exporter, version {} (branch: {}, revision: {})\n  build user:       {}\n  build date:       {}\n  rustc version:    rustc {}\n  platform:         {}\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("GENESYS_EXPORTER_BRANCH"),
+        env!("GENESYS_EXPORTER_REVISION"),
+        env!("GENESYS_EXPORTER_BUILD_USER"),
+        env!("GENESYS_EXPORTER_BUILD_DATE"),
+        env!("GENESYS_EXPORTER_RUSTC"),
+        env!("GENESYS_EXPORTER_PLATFORM"),
+    )
 }

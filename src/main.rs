@@ -3,11 +3,15 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use genesys_exporter::cli::{Cli, Command};
+use genesys_exporter::cli::{self, Cli, Command};
 use genesys_exporter::{exporter, logging, report, simulator};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.version {
+        print!("{}", cli::version_text());
+        return ExitCode::SUCCESS;
+    }
     logging::init(cli.log_level, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

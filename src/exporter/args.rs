@@ -10,12 +10,14 @@
 pub struct ExporterArgs {
     /// Address to listen on for /metrics and health endpoints (`host:port`, or
     /// `:port` for all interfaces; port 0 picks a free port and logs it).
+    /// Repeat the flag (or comma-separate the variable) for several addresses.
     #[arg(
         long = "web.listen-address",
         env = "GENESYS_EXPORTER_WEB_LISTEN_ADDRESS",
-        default_value = ":10321"
+        value_delimiter = ',',
+        default_values_t = [String::from(":10321")]
     )]
-    pub listen_address: String,
+    pub listen_addresses: Vec<String>,
 
     /// Path under which metrics are served.
     #[arg(

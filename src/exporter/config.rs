@@ -19,8 +19,9 @@ const MAX_WINDOW: Duration = Duration::from_secs(31 * 86_400);
 /// validates its own flags).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where to listen, as given (`host:port`; `:port` already expanded to `0.0.0.0:port`).
-    pub listen_address: String,
+    /// Where to listen, in the order given, each once (`host:port`; `:port`
+    /// already expanded to `0.0.0.0:port`).
+    pub listen_addresses: Vec<String>,
     /// Path of the metrics endpoint, starting with `/`.
     pub telemetry_path: String,
     /// Poll schedule.
@@ -141,7 +142,7 @@ impl Config {
             "QUEUES_EXCLUDE",
             &mut errors,
         );
-        let listen_address = check_listen_address(&args.listen_address, &mut errors);
+        let listen_addresses = check_listen_addresses(&args.listen_addresses, &mut errors);
         if !args.telemetry_path.starts_with('/') || args.telemetry_path.len() < 2 {
             errors.push(format!(
                 "--web.telemetry-path ({}): must start with / and not be / itself, got {:?}",
@@ -184,7 +185,7 @@ impl Config {
             return Err(vec![String::from("internal: missing window setting")]);
         };
         Ok(Config {
-            listen_address,
+            listen_addresses,
             telemetry_path: args.telemetry_path.clone(),
             poll: PollIntervals {
                 queues,
@@ -299,6 +300,29 @@ fn regex(
     }
 }
 
+fn check_listen_addresses(values: &[String], errors: &mut Vec<String>) -> Vec<String> {
+    let mut addresses: Vec<String> = Vec::with_capacity(values.len());
+    for value in values.iter().map(|v| v.trim()) {
+        let address = check_listen_address(value, errors);
+        // Port 0 picks a different free port each time, so it may repeat.
+        if !address.ends_with(":0") && addresses.contains(&address) {
+            errors.push(format!(
+                "--web.listen-address ({}): {value:?} given twice",
+                env("WEB_LISTEN_ADDRESS")
+            ));
+        } else {
+            addresses.push(address);
+        }
+    }
+    if values.is_empty() {
+        errors.push(format!(
+            "--web.listen-address ({}): at least one address is needed",
+            env("WEB_LISTEN_ADDRESS")
+        ));
+    }
+    addresses
+}
+
 fn check_listen_address(value: &str, errors: &mut Vec<String>) -> String {
     let expanded = match value.strip_prefix(':') {
         Some(port) => format!("0.0.0.0:{port}"),
@@ -348,7 +372,7 @@ mod tests {
     #[test]
     fn defaults() {
         let c = parse(&[]).expect("defaults are valid");
-        assert_eq!(c.listen_address, "0.0.0.0:10321");
+        assert_eq!(c.listen_addresses, ["0.0.0.0:10321"]);
         assert_eq!(c.telemetry_path, "/metrics");
         assert_eq!(c.poll.aggregates, Duration::from_secs(60));
         assert_eq!(c.poll.observations, Some(Duration::from_secs(15)));
@@ -396,6 +420,33 @@ mod tests {
             "one line each: {errs:?}"
         );
         assert_eq!(errs.len(), 7, "{errs:?}");
+    }
+
+    /// Several listen addresses are kept in order, from repeated flags or a
+    /// comma-separated value; one given twice is an error naming the flag.
+    #[test]
+    fn several_listen_addresses() {
+        let c = parse(&[
+            "--web.listen-address",
+            "127.0.0.1:9000, [::1]:9001",
+            "--web.listen-address",
+            ":9002",
+        ])
+        .expect("valid");
+        assert_eq!(
+            c.listen_addresses,
+            ["127.0.0.1:9000", "[::1]:9001", "0.0.0.0:9002"]
+        );
+        let errs = parse(&[
+            "--web.listen-address",
+            ":9000",
+            "--web.listen-address",
+            "0.0.0.0:9000",
+        ])
+        .expect_err("duplicate");
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].starts_with("--web.listen-address (GENESYS_EXPORTER_WEB_LISTEN_ADDRESS)"));
+        assert!(errs[0].contains("given twice"), "{errs:?}");
     }
 
     /// Observations can be turned off with 0; windows get compact labels.

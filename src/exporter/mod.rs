@@ -13,7 +13,8 @@
 //! - [`state`]: what the poller publishes and the server reads, and freshness.
 //! - [`ingest`]: pure conversion of API answers into snapshot inputs.
 //! - [`poller`]: the three polls; [`poll_loop`]: their schedule;
-//!   [`poll_error`]: why a poll failed; [`server`] + [`landing`]: HTTP.
+//!   [`poll_error`]: why a poll failed; [`server`] + [`landing`]: HTTP;
+//!   [`listen`]: the listen addresses or systemd's sockets.
 //! - [`check`]: `check-config`; [`demo`]: the embedded simulator for `--demo`.
 
 pub mod args;
@@ -23,6 +24,7 @@ pub mod demo;
 pub mod families;
 pub mod ingest;
 pub mod landing;
+pub mod listen;
 pub mod poll_error;
 pub mod poll_loop;
 pub mod poller;
@@ -54,18 +56,39 @@ use state::Shared;
 /// How long shutdown waits for poll tasks and in-flight scrapes.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Runs the exporter on `listener` until `shutdown` completes: polls the API
-/// with `client` and serves `/metrics`. Returns after polling stopped and
-/// in-flight scrapes finished (bounded by a few seconds).
+/// The sockets the exporter serves on: one, or one per `--web.listen-address`.
+#[derive(Debug)]
+pub struct Listeners(Vec<TcpListener>);
+
+impl From<TcpListener> for Listeners {
+    fn from(listener: TcpListener) -> Listeners {
+        Listeners(vec![listener])
+    }
+}
+
+impl From<Vec<TcpListener>> for Listeners {
+    fn from(listeners: Vec<TcpListener>) -> Listeners {
+        Listeners(listeners)
+    }
+}
+
+/// Runs the exporter on `listeners` (one or several) until `shutdown`
+/// completes: polls the API with `client` and serves `/metrics` on each.
+/// Returns after polling stopped and in-flight scrapes finished (bounded by a
+/// few seconds).
 pub async fn run<F>(
     config: Config,
     client: ClientConfig,
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
     shutdown: F,
 ) -> Result<(), String>
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    let Listeners(listeners) = listeners.into();
+    if listeners.is_empty() {
+        return Err(String::from("no address to listen on"));
+    }
     let metrics = Arc::new(SelfMetrics::new());
     let client = Client::new(client, metrics.clone()).map_err(|e| e.to_string())?;
     let poll = config.poll;
@@ -81,34 +104,40 @@ where
         telemetry_path: Arc::from(config.telemetry_path.as_str()),
     };
     let mut router = server::router(state);
-    let mut server_stop = stop_rx.clone();
-    let stopped = async move {
-        let _ = server_stop.wait_for(|s| *s).await;
-    };
     if let Some(web) = &web {
         router = router.layer(axum::middleware::from_fn_with_state(
             crate::web::auth::Guard::new(Arc::clone(web)),
             crate::web::auth::layer,
         ));
     }
-    let mut server = match web.filter(|w| w.current().tls.is_some()) {
-        Some(web) => {
-            let listener = TlsListener::new(listener, web)
-                .map_err(|e| format!("cannot start the TLS listener: {e}"))?;
-            let server = axum::serve(listener, router).with_graceful_shutdown(stopped);
-            tokio::spawn(async move { server.await })
+    let tls = web.filter(|w| w.current().tls.is_some());
+    let mut servers = tokio::task::JoinSet::new();
+    for listener in listeners {
+        let mut server_stop = stop_rx.clone();
+        let stopped = async move {
+            let _ = server_stop.wait_for(|s| *s).await;
+        };
+        let router = router.clone();
+        match &tls {
+            Some(web) => {
+                let listener = TlsListener::new(listener, Arc::clone(web))
+                    .map_err(|e| format!("cannot start the TLS listener: {e}"))?;
+                let server = axum::serve(listener, router).with_graceful_shutdown(stopped);
+                servers.spawn(async move { server.await });
+            }
+            None => {
+                let server = axum::serve(listener, router).with_graceful_shutdown(stopped);
+                servers.spawn(async move { server.await });
+            }
         }
-        None => {
-            let server = axum::serve(listener, router).with_graceful_shutdown(stopped);
-            tokio::spawn(async move { server.await })
-        }
-    };
+    }
     let poller = poller::Poller::new(client, Arc::new(config), shared, metrics);
     let tasks = poller.spawn(stop_rx.clone());
 
+    // A server that ends before shutdown is a failure that stops them all.
     let early = tokio::select! {
         () = shutdown => None,
-        r = &mut server => Some(r),
+        r = servers.join_next() => r,
     };
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
@@ -118,22 +147,25 @@ where
             abort.abort();
         }
     }
-    let served = match early {
-        Some(r) => r,
-        None => match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
-            Ok(r) => r,
-            Err(_) => {
-                server.abort();
-                tracing::warn!("in-flight requests did not finish in time");
-                return Ok(());
-            }
-        },
-    };
-    match served {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("HTTP server failed: {e}")),
-        Err(e) => Err(format!("HTTP server task failed: {e}")),
+    let mut results: Vec<_> = early.into_iter().collect();
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while let Some(r) = servers.join_next().await {
+            results.push(r);
+        }
+    })
+    .await;
+    if drained.is_err() {
+        servers.abort_all();
+        tracing::warn!("in-flight requests did not finish in time");
     }
+    for served in results {
+        match served {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(format!("HTTP server failed: {e}")),
+            Err(e) => return Err(format!("HTTP server task failed: {e}")),
+        }
+    }
+    Ok(())
 }
 
 /// Runs the exporter until SIGTERM/SIGINT.
@@ -164,28 +196,23 @@ pub async fn run_command(args: ExporterArgs) -> ExitCode {
             }
         }
     };
-    let listener = match TcpListener::bind(&config.listen_address).await {
+    let listeners = match listen::open(&config).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!(
-                "genesys_exporter: --web.listen-address: cannot listen on {}: {e}",
-                config.listen_address
-            );
+            eprintln!("genesys_exporter: {e}");
+            if let Some(sim) = sim {
+                sim.shutdown().await;
+            }
             return ExitCode::FAILURE;
         }
     };
-    match listener.local_addr() {
-        Ok(addr) => {
-            let scheme = match &config.web {
-                Some(web) if web.current().tls.is_some() => "https",
-                _ => "http",
-            };
-            tracing::info!(address = %addr, path = %config.telemetry_path, scheme, "listening");
-            println!("genesys_exporter listening on {scheme}://{addr}");
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot read the bound address"),
-    }
-    let result = run(config, client, listener, crate::shutdown::shutdown_signal()).await;
+    let result = run(
+        config,
+        client,
+        listeners,
+        crate::shutdown::shutdown_signal(),
+    )
+    .await;
     if let Some(sim) = sim {
         sim.shutdown().await;
     }
