@@ -1,8 +1,7 @@
 //! The real binary: SIGTERM handling, `check-config` exit codes (offline and
 //! online against the simulator), `--version` and several listen addresses.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::util::exporter::*;
@@ -267,32 +266,9 @@ impl Running {
 
 /// Spawns `cmd` and collects the base URLs of its first `count` `listening
 /// on …` lines (at most 60 s).
-fn spawn_listening_on(mut cmd: Command, count: usize) -> (Running, Vec<String>) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let running = Running(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening on ").nth(1) {
-                let _ = tx.send(addr.trim().to_owned());
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut bases = Vec::with_capacity(count);
-    while bases.len() < count {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(base) => bases.push(base),
-            Err(e) => panic!("only {bases:?} printed of {count} addresses: {e}"),
-        }
-    }
-    (running, bases)
+fn spawn_listening_on(cmd: Command, count: usize) -> (Running, Vec<String>) {
+    let (child, bases) = spawn_listening_n(cmd, count);
+    (Running(child), bases)
 }
 
 /// Scrapes every base until each shows genesys_up 1, and checks they all

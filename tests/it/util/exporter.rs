@@ -62,7 +62,14 @@ pub fn binary() -> Command {
 
 /// Spawns `cmd` (stderr discarded) and returns the child with the base URL
 /// from its `listening on …` line, waiting at most 60 s for it.
-pub fn spawn_listening(mut cmd: Command) -> (Child, String) {
+pub fn spawn_listening(cmd: Command) -> (Child, String) {
+    let (child, mut bases) = spawn_listening_n(cmd, 1);
+    (child, bases.remove(0))
+}
+
+/// Spawns `cmd` (stderr discarded) and returns the child with the base URLs
+/// of its first `count` `listening on …` lines, waiting at most 60 s for them.
+pub fn spawn_listening_n(mut cmd: Command, count: usize) -> (Child, Vec<String>) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -77,10 +84,20 @@ pub fn spawn_listening(mut cmd: Command) -> (Child, String) {
             }
         }
     });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the bound address is printed");
-    (child, base)
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut bases = Vec::with_capacity(count);
+    while bases.len() < count {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(base) => bases.push(base),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("only {bases:?} printed of {count} addresses: {e}");
+            }
+        }
+    }
+    (child, bases)
 }
 
 /// A running exporter.
