@@ -99,6 +99,33 @@ pub struct ExporterArgs {
     )]
     pub max_staleness: String,
 
+    /// A connection is closed when it has not sent a complete request head this
+    /// long after it opened or after its previous response (1s–1h).
+    #[arg(
+        long = "web.read-header-timeout",
+        env = "GENESYS_EXPORTER_WEB_READ_HEADER_TIMEOUT",
+        default_value = "10s"
+    )]
+    pub read_header_timeout: String,
+
+    /// A connection is closed when no byte has moved either way for this long,
+    /// even in the middle of a request or response (1s–1h).
+    #[arg(
+        long = "web.idle-timeout",
+        env = "GENESYS_EXPORTER_WEB_IDLE_TIMEOUT",
+        default_value = "2m"
+    )]
+    pub idle_timeout: String,
+
+    /// Most HTTP connections open at once (2–65536); at the cap, the connection
+    /// idle longest is closed to admit a new one, so a scrape always gets in.
+    #[arg(
+        long = "web.max-connections",
+        env = "GENESYS_EXPORTER_WEB_MAX_CONNECTIONS",
+        default_value_t = 512
+    )]
+    pub max_connections: usize,
+
     /// Only export queues whose name matches this regular expression.
     #[arg(long = "queues.include", env = "GENESYS_EXPORTER_QUEUES_INCLUDE")]
     pub queues_include: Option<String>,

@@ -44,6 +44,7 @@ pub use config::Config;
 
 use crate::genesys::{Client, ClientConfig};
 use crate::web::listener::TlsListener;
+use crate::web::serve::serve;
 use selfmetrics::SelfMetrics;
 use state::Shared;
 
@@ -87,17 +88,15 @@ where
             crate::web::auth::layer,
         ));
     }
+    let limits = config.connections;
+    let observer: Arc<dyn crate::web::serve::CloseObserver> = metrics.clone();
     let mut server = match web.filter(|w| w.current().tls.is_some()) {
         Some(web) => {
             let listener = TlsListener::new(listener, web)
                 .map_err(|e| format!("cannot start the TLS listener: {e}"))?;
-            let server = axum::serve(listener, router).with_graceful_shutdown(stopped);
-            tokio::spawn(async move { server.await })
+            tokio::spawn(serve(listener, router, limits, observer, stopped))
         }
-        None => {
-            let server = axum::serve(listener, router).with_graceful_shutdown(stopped);
-            tokio::spawn(async move { server.await })
-        }
+        None => tokio::spawn(serve(listener, router, limits, observer, stopped)),
     };
     let poller = poller::Poller::new(client, Arc::new(config), shared, metrics);
     let tasks = poller.spawn(stop_rx.clone());
@@ -125,11 +124,7 @@ where
             }
         },
     };
-    match served {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("HTTP server failed: {e}")),
-        Err(e) => Err(format!("HTTP server task failed: {e}")),
-    }
+    served.map_err(|e| format!("HTTP server task failed: {e}"))
 }
 
 /// Runs the exporter until SIGTERM/SIGINT.

@@ -1,7 +1,8 @@
 //! The exporter's own metrics: a long-lived registry rendered on every scrape
 //! (it is small). It counts API requests, retries and throttling (as the
 //! client's [`ApiObserver`]), poll outcomes, the exported queue count,
-//! `genesys_up`, build information and process metrics.
+//! `genesys_up`, HTTP connections closed early (as the serve loop's
+//! [`CloseObserver`]), build information and process metrics.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,6 +13,7 @@ use prometheus::{
 
 use super::state::PollKind;
 use crate::genesys::{ApiObserver, Endpoint, RetryReason};
+use crate::web::serve::{CloseObserver, CloseReason};
 
 /// Buckets of `genesys_exporter_api_request_duration_seconds`.
 const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -29,6 +31,8 @@ pub struct SelfMetrics {
     api_retries: IntCounterVec,
     api_throttled: IntCounterVec,
     queues: IntGauge,
+    connections_closed: IntCounterVec,
+    connections_open: IntGauge,
 }
 
 impl SelfMetrics {
@@ -104,6 +108,22 @@ impl SelfMetrics {
             "Queues exported (after --queues.* filters), from the last queue-list poll.",
         )
         .expect("valid metric");
+        let connections_closed = IntCounterVec::new(
+            Opts::new(
+                "genesys_exporter_http_connections_closed_total",
+                "HTTP connections the exporter closed early, by reason: header_timeout (no complete request head within --web.read-header-timeout), idle_timeout (nothing sent or received for --web.idle-timeout), max_connections (idle longest when --web.max-connections was reached).",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let connections_open = IntGauge::new(
+            "genesys_exporter_http_connections_open",
+            "HTTP connections open now (at most --web.max-connections).",
+        )
+        .expect("valid metric");
+        for reason in CloseReason::ALL {
+            connections_closed.with_label_values(&[reason.as_str()]);
+        }
         let build_info = GaugeVec::new(
             Opts::new(
                 "genesys_exporter_build_info",
@@ -138,6 +158,8 @@ impl SelfMetrics {
             Box::new(api_retries.clone()),
             Box::new(api_throttled.clone()),
             Box::new(queues.clone()),
+            Box::new(connections_closed.clone()),
+            Box::new(connections_open.clone()),
             Box::new(build_info),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ];
@@ -155,6 +177,8 @@ impl SelfMetrics {
             api_retries,
             api_throttled,
             queues,
+            connections_closed,
+            connections_open,
         }
     }
 
@@ -223,6 +247,19 @@ impl ApiObserver for SelfMetrics {
     }
 }
 
+impl CloseObserver for SelfMetrics {
+    fn closed(&self, reason: CloseReason) {
+        self.connections_closed
+            .with_label_values(&[reason.as_str()])
+            .inc();
+    }
+
+    fn open_connections(&self, open: usize) {
+        self.connections_open
+            .set(i64::try_from(open).unwrap_or(i64::MAX));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +284,8 @@ mod tests {
             "genesys_exporter_poll_duration_seconds{poll=\"aggregates\"} 1.5",
             "genesys_up 1",
             "genesys_exporter_queues 12",
+            "genesys_exporter_http_connections_closed_total{reason=\"max_connections\"} 0",
+            "genesys_exporter_http_connections_open 0",
             "genesys_exporter_api_request_duration_seconds_bucket{endpoint=\"conversation_aggregates\",le=\"0.05\"} 1",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
