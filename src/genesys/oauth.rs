@@ -112,7 +112,9 @@ pub(super) fn token_from_response(
             cause: "access_token is empty",
         });
     }
-    if reqwest::header::HeaderValue::from_str(&format!("Bearer {}", parsed.access_token)).is_err() {
+    if reqwest::header::HeaderValue::from_str(&format!("Bearer {}", parsed.access_token.expose()))
+        .is_err()
+    {
         return Err(Error::UnusableToken {
             cause: "access_token holds characters not allowed in an HTTP header, such as CR or LF",
         });
