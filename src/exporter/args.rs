@@ -31,7 +31,7 @@ pub struct ExporterArgs {
     #[arg(long = "web.config.file", env = "GENESYS_EXPORTER_WEB_CONFIG_FILE")]
     pub web_config_file: Option<std::path::PathBuf>,
 
-    /// How often the conversation aggregates (window gauges) are polled.
+    /// How often the conversation aggregates (window gauges) are polled (1s–1d).
     #[arg(
         long = "poll.interval",
         env = "GENESYS_EXPORTER_POLL_INTERVAL",
@@ -39,7 +39,7 @@ pub struct ExporterArgs {
     )]
     pub poll_interval: String,
 
-    /// How often queue observations (real-time gauges) are polled; 0 turns them off.
+    /// How often queue observations (real-time gauges) are polled (1s–1d); 0 turns them off.
     #[arg(
         long = "poll.observations-interval",
         env = "GENESYS_EXPORTER_POLL_OBSERVATIONS_INTERVAL",
@@ -47,7 +47,7 @@ pub struct ExporterArgs {
     )]
     pub observations_interval: String,
 
-    /// How often the queue list (names, divisions, media settings) is refreshed.
+    /// How often the queue list (names, divisions, media settings) is refreshed (1s–1d).
     #[arg(
         long = "poll.queues-interval",
         env = "GENESYS_EXPORTER_POLL_QUEUES_INTERVAL",
@@ -55,7 +55,7 @@ pub struct ExporterArgs {
     )]
     pub queues_interval: String,
 
-    /// A window to export: a duration (`30m`, `1h`, `1h30m`) or `today`.
+    /// A window to export: a duration (`30m`, `1h`, `1h30m`; 1s–31d) or `today`.
     /// Repeat the flag (or comma-separate the variable) for several windows.
     #[arg(
         long = "window",
@@ -65,7 +65,7 @@ pub struct ExporterArgs {
     )]
     pub windows: Vec<String>,
 
-    /// How far behind now every window ends (to let late emissions arrive).
+    /// How far behind now every window ends (to let late emissions arrive; 0–1d).
     #[arg(
         long = "window.delay",
         env = "GENESYS_EXPORTER_WINDOW_DELAY",
@@ -74,7 +74,7 @@ pub struct ExporterArgs {
     pub window_delay: String,
 
     /// Window ends are floored to a multiple of this (in UTC epoch time), so
-    /// replicas polling in the same period export identical numbers.
+    /// replicas polling in the same period export identical numbers (1s–1d).
     #[arg(
         long = "window.align",
         env = "GENESYS_EXPORTER_WINDOW_ALIGN",
@@ -91,7 +91,7 @@ pub struct ExporterArgs {
     pub time_zone: String,
 
     /// Queue series are withdrawn (and genesys_up is 0) once the last successful
-    /// poll of their kind is older than its interval plus this.
+    /// poll of their kind is older than its interval plus this (1s–7d).
     #[arg(
         long = "max-staleness",
         env = "GENESYS_EXPORTER_MAX_STALENESS",

@@ -509,6 +509,33 @@ mod tests {
         assert_eq!(errs.len(), 7, "{errs:?}");
     }
 
+    /// Each duration flag refuses values past its range in one line naming the
+    /// flag, and accepts its largest value.
+    #[test]
+    fn duration_ranges() {
+        for (flag, too_big, largest) in [
+            ("--poll.interval", "25h", "1d"),
+            ("--poll.observations-interval", "2d", "1d"),
+            ("--poll.queues-interval", "300000000000y", "1d"),
+            ("--window.delay", "1d 1s", "1d"),
+            ("--window.align", "2d", "1d"),
+            ("--max-staleness", "8d", "7d"),
+            ("--web.read-header-timeout", "2h", "1h"),
+            ("--web.idle-timeout", "61m", "1h"),
+        ] {
+            let errs = parse(&[flag, too_big]).expect_err(flag);
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert!(
+                errs[0].starts_with(&format!("{flag} (GENESYS_EXPORTER_")),
+                "{errs:?}"
+            );
+            assert!(errs[0].contains("must be"), "{errs:?}");
+            parse(&[flag, largest]).unwrap_or_else(|e| panic!("{flag} {largest}: {e:?}"));
+        }
+        let errs = parse(&["--web.max-connections", "1"]).expect_err("cap");
+        assert!(errs[0].starts_with("--web.max-connections (GENESYS_EXPORTER_WEB_MAX_CONNECTIONS)"));
+    }
+
     /// Observations can be turned off with 0; windows get compact labels.
     #[test]
     fn observations_off_and_labels() {
