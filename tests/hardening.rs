@@ -407,3 +407,90 @@ async fn idle_connections_are_closed() {
     exporter.stop().await;
     sim.shutdown().await;
 }
+
+/// Over TLS too, connections that complete the handshake and then send
+/// nothing are closed by the header-read timeout, while an HTTPS scrape is
+/// served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_tls_connections_are_closed() {
+    let dir = std::env::temp_dir().join(format!("genesys-hardening-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let certified = rcgen::generate_simple_self_signed(vec![String::from("localhost")])
+        .expect("self-signed certificate");
+    std::fs::write(dir.join("server.crt"), certified.cert.pem()).expect("write cert");
+    std::fs::write(
+        dir.join("server.key"),
+        certified.signing_key.serialize_pem(),
+    )
+    .expect("write key");
+    let web_config = dir.join("web.yml");
+    std::fs::write(
+        &web_config,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
+    )
+    .expect("write web config");
+
+    let sim = start_sim(SimConfig::default()).await;
+    let web_config_flag = web_config.to_str().expect("utf-8 path").to_owned();
+    let exporter = Exporter::start(
+        &[
+            "--web.config.file",
+            &web_config_flag,
+            "--web.read-header-timeout",
+            "2s",
+        ],
+        client_for(&sim),
+    )
+    .await;
+    let addr = exporter.base.trim_start_matches("http://").to_owned();
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(certified.cert.der().clone())
+        .expect("trust the certificate");
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("server name");
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        let tcp = TcpStream::connect(&addr).await.expect("connect");
+        let stream = connector
+            .connect(name.clone(), tcp)
+            .await
+            .expect("TLS handshake");
+        idle.push(stream);
+    }
+
+    let https = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).expect("pem"),
+        )
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("https client");
+    let port = addr.rsplit(':').next().expect("port");
+    let scrape = https
+        .get(format!("https://localhost:{port}/metrics"))
+        .send()
+        .await
+        .expect("HTTPS scrape");
+    assert_eq!(scrape.status(), 200);
+
+    for (i, stream) in idle.iter_mut().enumerate() {
+        let mut buf = [0u8; 256];
+        let closed = tokio::time::timeout(Duration::from_secs(60), stream.read(&mut buf))
+            .await
+            .map(|r| matches!(r, Ok(0) | Err(_)))
+            .unwrap_or(false);
+        assert!(closed, "idle TLS connection {i} was closed by the server");
+    }
+    exporter.stop().await;
+    sim.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
