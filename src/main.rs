@@ -2,12 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use genesys_exporter::cli::{self, Cli, Command};
 use genesys_exporter::{exporter, logging, report, simulator};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_or_exit();
     if cli.version {
         print!("{}", cli::version_text());
         return ExitCode::SUCCESS;

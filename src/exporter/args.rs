@@ -33,7 +33,7 @@ pub struct ExporterArgs {
     #[arg(long = "web.config.file", env = "GENESYS_EXPORTER_WEB_CONFIG_FILE")]
     pub web_config_file: Option<std::path::PathBuf>,
 
-    /// How often the conversation aggregates (window gauges) are polled.
+    /// How often the conversation aggregates (window gauges) are polled (1s–1d).
     #[arg(
         long = "poll.interval",
         env = "GENESYS_EXPORTER_POLL_INTERVAL",
@@ -41,7 +41,7 @@ pub struct ExporterArgs {
     )]
     pub poll_interval: String,
 
-    /// How often queue observations (real-time gauges) are polled; 0 turns them off.
+    /// How often queue observations (real-time gauges) are polled (1s–1d); 0 turns them off.
     #[arg(
         long = "poll.observations-interval",
         env = "GENESYS_EXPORTER_POLL_OBSERVATIONS_INTERVAL",
@@ -49,7 +49,7 @@ pub struct ExporterArgs {
     )]
     pub observations_interval: String,
 
-    /// How often the queue list (names, divisions, media settings) is refreshed.
+    /// How often the queue list (names, divisions, media settings) is refreshed (1s–1d).
     #[arg(
         long = "poll.queues-interval",
         env = "GENESYS_EXPORTER_POLL_QUEUES_INTERVAL",
@@ -57,7 +57,7 @@ pub struct ExporterArgs {
     )]
     pub queues_interval: String,
 
-    /// A window to export: a duration (`30m`, `1h`, `1h30m`) or `today`.
+    /// A window to export: a duration (`30m`, `1h`, `1h30m`; 1s–31d) or `today`.
     /// Repeat the flag (or comma-separate the variable) for several windows.
     #[arg(
         long = "window",
@@ -67,7 +67,7 @@ pub struct ExporterArgs {
     )]
     pub windows: Vec<String>,
 
-    /// How far behind now every window ends (to let late emissions arrive).
+    /// How far behind now every window ends (to let late emissions arrive; 0–1d).
     #[arg(
         long = "window.delay",
         env = "GENESYS_EXPORTER_WINDOW_DELAY",
@@ -76,7 +76,7 @@ pub struct ExporterArgs {
     pub window_delay: String,
 
     /// Window ends are floored to a multiple of this (in UTC epoch time), so
-    /// replicas polling in the same period export identical numbers.
+    /// replicas polling in the same period export identical numbers (1s–1d).
     #[arg(
         long = "window.align",
         env = "GENESYS_EXPORTER_WINDOW_ALIGN",
@@ -93,13 +93,40 @@ pub struct ExporterArgs {
     pub time_zone: String,
 
     /// Queue series are withdrawn (and genesys_up is 0) once the last successful
-    /// poll of their kind is older than its interval plus this.
+    /// poll of their kind is older than its interval plus this (1s–7d).
     #[arg(
         long = "max-staleness",
         env = "GENESYS_EXPORTER_MAX_STALENESS",
         default_value = "5m"
     )]
     pub max_staleness: String,
+
+    /// A connection is closed when it has not sent a complete request head this
+    /// long after it opened or after its previous response (1s–1h).
+    #[arg(
+        long = "web.read-header-timeout",
+        env = "GENESYS_EXPORTER_WEB_READ_HEADER_TIMEOUT",
+        default_value = "10s"
+    )]
+    pub read_header_timeout: String,
+
+    /// A connection is closed when no byte has moved either way for this long,
+    /// even in the middle of a request or response (1s–1h).
+    #[arg(
+        long = "web.idle-timeout",
+        env = "GENESYS_EXPORTER_WEB_IDLE_TIMEOUT",
+        default_value = "2m"
+    )]
+    pub idle_timeout: String,
+
+    /// Most HTTP connections open at once (2–65536); at the cap, the connection
+    /// idle longest is closed to admit a new one, so a scrape always gets in.
+    #[arg(
+        long = "web.max-connections",
+        env = "GENESYS_EXPORTER_WEB_MAX_CONNECTIONS",
+        default_value_t = 512
+    )]
+    pub max_connections: usize,
 
     /// Only export queues whose name matches this regular expression.
     #[arg(long = "queues.include", env = "GENESYS_EXPORTER_QUEUES_INCLUDE")]

@@ -9,11 +9,73 @@ use regex::Regex;
 
 use super::args::ExporterArgs;
 use super::window::{WindowKind, WindowSet, WindowSpec};
+use crate::web::serve::ConnectionLimits;
 use crate::web::WebConfigSource;
 
 /// The longest rolling window accepted (the simulator's and a cautious reading
 /// of Genesys's aggregate-query interval limit).
-const MAX_WINDOW: Duration = Duration::from_secs(31 * 86_400);
+const MAX_WINDOW: Duration = Duration::from_secs(31 * DAY);
+
+/// Seconds in a day.
+const DAY: u64 = 86_400;
+
+/// `--poll.interval`, `--poll.queues-interval` and (or 0) `--poll.observations-interval`.
+pub const POLL_RANGE: DurationRange = DurationRange::new(1, DAY);
+/// `--window.delay`: 0 up to a day.
+pub const DELAY_RANGE: DurationRange = DurationRange::new(0, DAY);
+/// `--window.align`: 1s up to a day.
+pub const ALIGN_RANGE: DurationRange = DurationRange::new(1, DAY);
+/// `--max-staleness`: 1s up to a week.
+pub const STALENESS_RANGE: DurationRange = DurationRange::new(1, 7 * DAY);
+/// `--web.read-header-timeout` and `--web.idle-timeout`: 1s up to an hour.
+pub const WEB_TIMEOUT_RANGE: DurationRange = DurationRange::new(1, 3_600);
+/// `--web.max-connections`.
+pub const MAX_CONNECTIONS_RANGE: std::ops::RangeInclusive<usize> = 2..=65_536;
+
+/// The accepted range of a duration flag, in whole seconds at the bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationRange {
+    min: Duration,
+    max: Duration,
+    zero_turns_off: bool,
+}
+
+impl DurationRange {
+    /// From `min` to `max` seconds, both included.
+    pub const fn new(min_secs: u64, max_secs: u64) -> DurationRange {
+        DurationRange {
+            min: Duration::from_secs(min_secs),
+            max: Duration::from_secs(max_secs),
+            zero_turns_off: false,
+        }
+    }
+
+    /// The same range, with 0 also accepted (it turns the feature off).
+    pub const fn or_zero(self) -> DurationRange {
+        DurationRange {
+            zero_turns_off: true,
+            ..self
+        }
+    }
+
+    /// `None` when `value` is in range, else why not (one line).
+    pub fn check(self, value: Duration) -> Option<String> {
+        if (value.is_zero() && self.zero_turns_off) || (self.min..=self.max).contains(&value) {
+            return None;
+        }
+        let zero = if self.zero_turns_off {
+            "0 (off) or "
+        } else {
+            ""
+        };
+        Some(format!(
+            "must be {zero}between {} and {}, got {}",
+            window_label(self.min),
+            window_label(self.max),
+            window_label(value)
+        ))
+    }
+}
 
 /// Validated exporter settings (everything except the Genesys client, which
 /// validates its own flags).
@@ -36,6 +98,8 @@ pub struct Config {
     pub demo: bool,
     /// The `--web.config.file`, loaded and watched for changes.
     pub web: Option<Arc<WebConfigSource>>,
+    /// Header-read and idle timeouts and the connection cap of the HTTP server.
+    pub connections: ConnectionLimits,
 }
 
 /// How often each poll kind runs.
@@ -100,21 +164,59 @@ impl Config {
         let delay = duration(&args.window_delay, "--window.delay", "WINDOW_DELAY");
         let align = duration(&args.window_align, "--window.align", "WINDOW_ALIGN");
         let max_staleness = duration(&args.max_staleness, "--max-staleness", "MAX_STALENESS");
+        let read_header_timeout = duration(
+            &args.read_header_timeout,
+            "--web.read-header-timeout",
+            "WEB_READ_HEADER_TIMEOUT",
+        );
+        let idle_timeout = duration(&args.idle_timeout, "--web.idle-timeout", "WEB_IDLE_TIMEOUT");
 
-        for (value, flag, name) in [
-            (aggregates, "--poll.interval", "POLL_INTERVAL"),
-            (queues, "--poll.queues-interval", "POLL_QUEUES_INTERVAL"),
-            (align, "--window.align", "WINDOW_ALIGN"),
-            (max_staleness, "--max-staleness", "MAX_STALENESS"),
+        for (value, flag, name, range) in [
+            (aggregates, "--poll.interval", "POLL_INTERVAL", POLL_RANGE),
+            (
+                observations,
+                "--poll.observations-interval",
+                "POLL_OBSERVATIONS_INTERVAL",
+                POLL_RANGE.or_zero(),
+            ),
+            (
+                queues,
+                "--poll.queues-interval",
+                "POLL_QUEUES_INTERVAL",
+                POLL_RANGE,
+            ),
+            (delay, "--window.delay", "WINDOW_DELAY", DELAY_RANGE),
+            (align, "--window.align", "WINDOW_ALIGN", ALIGN_RANGE),
+            (
+                max_staleness,
+                "--max-staleness",
+                "MAX_STALENESS",
+                STALENESS_RANGE,
+            ),
+            (
+                read_header_timeout,
+                "--web.read-header-timeout",
+                "WEB_READ_HEADER_TIMEOUT",
+                WEB_TIMEOUT_RANGE,
+            ),
+            (
+                idle_timeout,
+                "--web.idle-timeout",
+                "WEB_IDLE_TIMEOUT",
+                WEB_TIMEOUT_RANGE,
+            ),
         ] {
-            if value.is_some_and(|d| d < Duration::from_secs(1)) {
-                errors.push(format!("{flag} ({}): must be at least 1s", env(name)));
+            if let Some(why) = value.and_then(|d| range.check(d)) {
+                errors.push(format!("{flag} ({}): {why}", env(name)));
             }
         }
-        if observations.is_some_and(|d| !d.is_zero() && d < Duration::from_secs(1)) {
+        if !MAX_CONNECTIONS_RANGE.contains(&args.max_connections) {
             errors.push(format!(
-                "--poll.observations-interval ({}): must be 0 (off) or at least 1s",
-                env("POLL_OBSERVATIONS_INTERVAL")
+                "--web.max-connections ({}): must be between {} and {}, got {}",
+                env("WEB_MAX_CONNECTIONS"),
+                MAX_CONNECTIONS_RANGE.start(),
+                MAX_CONNECTIONS_RANGE.end(),
+                args.max_connections
             ));
         }
 
@@ -184,6 +286,10 @@ impl Config {
         else {
             return Err(vec![String::from("internal: missing window setting")]);
         };
+        let (Some(read_header_timeout), Some(idle_timeout)) = (read_header_timeout, idle_timeout)
+        else {
+            return Err(vec![String::from("internal: missing web timeout")]);
+        };
         Ok(Config {
             listen_addresses,
             telemetry_path: args.telemetry_path.clone(),
@@ -202,6 +308,11 @@ impl Config {
             },
             demo: args.demo,
             web,
+            connections: ConnectionLimits {
+                read_header_timeout,
+                idle_timeout,
+                max_connections: args.max_connections,
+            },
         })
     }
 }
@@ -447,6 +558,33 @@ mod tests {
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(errs[0].starts_with("--web.listen-address (GENESYS_EXPORTER_WEB_LISTEN_ADDRESS)"));
         assert!(errs[0].contains("given twice"), "{errs:?}");
+    }
+
+    /// Each duration flag refuses values past its range in one line naming the
+    /// flag, and accepts its largest value.
+    #[test]
+    fn duration_ranges() {
+        for (flag, too_big, largest) in [
+            ("--poll.interval", "25h", "1d"),
+            ("--poll.observations-interval", "2d", "1d"),
+            ("--poll.queues-interval", "300000000000y", "1d"),
+            ("--window.delay", "1d 1s", "1d"),
+            ("--window.align", "2d", "1d"),
+            ("--max-staleness", "8d", "7d"),
+            ("--web.read-header-timeout", "2h", "1h"),
+            ("--web.idle-timeout", "61m", "1h"),
+        ] {
+            let errs = parse(&[flag, too_big]).expect_err(flag);
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert!(
+                errs[0].starts_with(&format!("{flag} (GENESYS_EXPORTER_")),
+                "{errs:?}"
+            );
+            assert!(errs[0].contains("must be"), "{errs:?}");
+            parse(&[flag, largest]).unwrap_or_else(|e| panic!("{flag} {largest}: {e:?}"));
+        }
+        let errs = parse(&["--web.max-connections", "1"]).expect_err("cap");
+        assert!(errs[0].starts_with("--web.max-connections (GENESYS_EXPORTER_WEB_MAX_CONNECTIONS)"));
     }
 
     /// Observations can be turned off with 0; windows get compact labels.

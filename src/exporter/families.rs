@@ -311,6 +311,18 @@ pub const QUEUES: Family = gauge(
     &[],
     "Queues exported (after --queues.* filters), from the last queue-list poll.",
 );
+/// `genesys_exporter_http_connections_closed_total`; `reason` is one of `CloseReason::ALL`.
+pub const HTTP_CONNECTIONS_CLOSED: Family = counter(
+    "genesys_exporter_http_connections_closed_total",
+    &["reason"],
+    "HTTP connections the exporter closed early, by reason: header_timeout (no complete request head within --web.read-header-timeout), idle_timeout (nothing sent or received for --web.idle-timeout), max_connections (idle longest when --web.max-connections was reached).",
+);
+/// `genesys_exporter_http_connections_open`.
+pub const HTTP_CONNECTIONS_OPEN: Family = gauge(
+    "genesys_exporter_http_connections_open",
+    &[],
+    "HTTP connections open now (at most --web.max-connections per listen address).",
+);
 /// `genesys_exporter_build_info`.
 pub const BUILD_INFO: Family = gauge(
     "genesys_exporter_build_info",
@@ -329,7 +341,7 @@ pub fn queue_families() -> impl Iterator<Item = &'static Family> {
 }
 
 /// The self-metric families, rendered per scrape.
-pub const SELF_FAMILIES: [&Family; 10] = [
+pub const SELF_FAMILIES: [&Family; 12] = [
     &UP,
     &LAST_SUCCESS,
     &POLL_DURATION,
@@ -339,6 +351,8 @@ pub const SELF_FAMILIES: [&Family; 10] = [
     &API_RETRIES,
     &API_THROTTLED,
     &QUEUES,
+    &HTTP_CONNECTIONS_CLOSED,
+    &HTTP_CONNECTIONS_OPEN,
     &BUILD_INFO,
 ];
 
@@ -371,7 +385,7 @@ mod tests {
                 f.name
             );
         }
-        assert_eq!(all.len(), 2 + 21 + 4 + 5 + 10);
+        assert_eq!(all.len(), 2 + 21 + 4 + 5 + SELF_FAMILIES.len());
     }
 
     /// The window families read the right totals: counts, sums in seconds,

@@ -50,6 +50,7 @@ pub use config::Config;
 
 use crate::genesys::{Client, ClientConfig};
 use crate::web::listener::TlsListener;
+use crate::web::serve::serve;
 use selfmetrics::SelfMetrics;
 use state::Shared;
 
@@ -111,23 +112,23 @@ where
         ));
     }
     let tls = web.filter(|w| w.current().tls.is_some());
+    let limits = config.connections;
+    let observer: Arc<dyn crate::web::serve::CloseObserver> = metrics.clone();
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
         let mut server_stop = stop_rx.clone();
         let stopped = async move {
             let _ = server_stop.wait_for(|s| *s).await;
         };
-        let router = router.clone();
+        let (router, observer) = (router.clone(), Arc::clone(&observer));
         match &tls {
             Some(web) => {
                 let listener = TlsListener::new(listener, Arc::clone(web))
                     .map_err(|e| format!("cannot start the TLS listener: {e}"))?;
-                let server = axum::serve(listener, router).with_graceful_shutdown(stopped);
-                servers.spawn(async move { server.await });
+                servers.spawn(serve(listener, router, limits, observer, stopped));
             }
             None => {
-                let server = axum::serve(listener, router).with_graceful_shutdown(stopped);
-                servers.spawn(async move { server.await });
+                servers.spawn(serve(listener, router, limits, observer, stopped));
             }
         }
     }
@@ -159,11 +160,7 @@ where
         tracing::warn!("in-flight requests did not finish in time");
     }
     for served in results {
-        match served {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(format!("HTTP server failed: {e}")),
-            Err(e) => return Err(format!("HTTP server task failed: {e}")),
-        }
+        served.map_err(|e| format!("HTTP server task failed: {e}"))?;
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The exporter's own metrics: a long-lived registry rendered on every scrape
 //! (it is small). It counts API requests, retries and throttling (as the
 //! client's [`ApiObserver`]), poll outcomes, the exported queue count,
-//! `genesys_up`, build information and process metrics.
+//! `genesys_up`, HTTP connections closed early (as the serve loop's
+//! [`CloseObserver`]), build information and process metrics.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,6 +16,7 @@ use super::families::{self, Family};
 use super::poll_error::PollError;
 use super::state::PollKind;
 use crate::genesys::{ApiObserver, Endpoint, RetryReason};
+use crate::web::serve::{CloseObserver, CloseReason};
 
 /// Every self-metric, registered on one owned registry.
 #[derive(Debug)]
@@ -29,6 +31,8 @@ pub struct SelfMetrics {
     api_retries: IntCounterVec,
     api_throttled: IntCounterVec,
     queues: IntGauge,
+    connections_closed: IntCounterVec,
+    connections_open: IntGauge,
 }
 
 fn opts(f: &Family) -> Opts {
@@ -75,6 +79,11 @@ impl SelfMetrics {
             api_retries: counter_vec(&families::API_RETRIES),
             api_throttled: counter_vec(&families::API_THROTTLED),
             queues: register(r, IntGauge::with_opts(opts(&families::QUEUES))),
+            connections_closed: counter_vec(&families::HTTP_CONNECTIONS_CLOSED),
+            connections_open: register(
+                r,
+                IntGauge::with_opts(opts(&families::HTTP_CONNECTIONS_OPEN)),
+            ),
             registry: registry.clone(),
         };
         gauge_vec(&families::BUILD_INFO)
@@ -104,6 +113,11 @@ impl SelfMetrics {
                     .api_retries
                     .with_label_values(&[endpoint.as_str(), reason.as_str()]);
             }
+        }
+        for reason in CloseReason::ALL {
+            metrics
+                .connections_closed
+                .with_label_values(&[reason.as_str()]);
         }
         metrics
     }
@@ -182,6 +196,19 @@ impl ApiObserver for SelfMetrics {
     }
 }
 
+impl CloseObserver for SelfMetrics {
+    fn closed(&self, reason: CloseReason) {
+        self.connections_closed
+            .with_label_values(&[reason.as_str()])
+            .inc();
+    }
+
+    fn open_connections(&self, open: usize) {
+        self.connections_open
+            .set(i64::try_from(open).unwrap_or(i64::MAX));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +239,8 @@ mod tests {
             "genesys_exporter_poll_duration_seconds{poll=\"aggregates\"} 1.5",
             "genesys_up 1",
             "genesys_exporter_queues 12",
+            "genesys_exporter_http_connections_closed_total{reason=\"max_connections\"} 0",
+            "genesys_exporter_http_connections_open 0",
             "genesys_exporter_api_request_duration_seconds_bucket{endpoint=\"conversation_aggregates\",le=\"0.05\"} 1",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");

@@ -64,11 +64,11 @@ pub struct ClientArgs {
     )]
     pub concurrency: usize,
 
-    /// Timeout of one HTTP request, response body included.
+    /// Timeout of one HTTP request, response body included (1s–10m).
     #[arg(long = "api.timeout", env = "GENESYS_EXPORTER_API_TIMEOUT", default_value = "15s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
 
-    /// Deadline of one API call, all retries and waits included.
+    /// Deadline of one API call, all retries and waits included (--api.timeout up to 1h).
     #[arg(long = "api.deadline", env = "GENESYS_EXPORTER_API_DEADLINE", default_value = "60s", value_parser = humantime::parse_duration)]
     pub deadline: Duration,
 

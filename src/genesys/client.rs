@@ -15,6 +15,7 @@ use super::config::ClientConfig;
 use super::endpoint::Endpoint;
 use super::error::Error;
 use super::http::{self, Attempt};
+use super::lenient;
 use super::limiter::{BudgetExhausted, Limiter};
 use super::oauth::{self, FreshToken, TokenCache};
 use super::observer::{ApiObserver, AttemptRecord, RetryReason};
@@ -38,6 +39,8 @@ pub(super) struct Inner {
     tokens: TokenCache,
     policy: RetryPolicy,
     jitter: Jitter,
+    /// Queue ids whose repaired name was already logged.
+    pub(super) repaired_names: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl fmt::Debug for Client {
@@ -86,6 +89,7 @@ impl Client {
             observer,
             policy,
             jitter: Jitter::default(),
+            repaired_names: Default::default(),
             config,
         };
         Ok(Client {
@@ -109,7 +113,11 @@ impl Inner {
         url: Url,
         body: Option<&Value>,
     ) -> Result<T, Error> {
-        let deadline = Instant::now() + self.config.call_deadline;
+        let now = Instant::now();
+        // The deadline is validated to at most an hour; saturate all the same.
+        let deadline = now
+            .checked_add(self.config.call_deadline)
+            .unwrap_or_else(|| now + super::config::MAX_CALL_DEADLINE);
         let mut reauthenticated = false;
         loop {
             let token = self
@@ -327,12 +335,19 @@ impl Inner {
 }
 
 /// Parses a 2xx JSON body; an empty body counts as `{}`.
+///
+/// The queue listing is read leniently ([`lenient::repair_json`]): a queue
+/// name with invalid UTF-8 or a lone surrogate escape does not make the
+/// whole page unreadable.
 fn decode<T: DeserializeOwned>(endpoint: Endpoint, bytes: &[u8]) -> Result<T, Error> {
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
+    let bytes: std::borrow::Cow<'_, [u8]> = if bytes.iter().all(u8::is_ascii_whitespace) {
+        std::borrow::Cow::Borrowed(b"{}")
+    } else if endpoint == Endpoint::Queues {
+        lenient::repair_json(bytes)
     } else {
-        bytes
+        std::borrow::Cow::Borrowed(bytes)
     };
+    let bytes: &[u8] = &bytes;
     serde_json::from_slice(bytes).map_err(|e| Error::Decode {
         endpoint,
         cause: e.to_string(),

@@ -14,6 +14,12 @@ pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 120;
 pub const DEFAULT_CONCURRENCY: usize = 4;
 /// Default per-request timeout.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Shortest accepted `--api.timeout`.
+pub const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest accepted `--api.timeout`.
+pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest accepted `--api.deadline`.
+pub const MAX_CALL_DEADLINE: Duration = Duration::from_secs(3_600);
 /// Default deadline for one client call, retries included.
 pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(60);
 /// Default queue ids per analytics query (a safe choice under the observed 200).
@@ -117,13 +123,16 @@ impl ClientConfig {
                 "--api.concurrency (GENESYS_EXPORTER_API_CONCURRENCY) must be between 1 and 64",
             );
         }
-        if self.request_timeout.is_zero() {
-            return fail("--api.timeout (GENESYS_EXPORTER_API_TIMEOUT) must be positive");
+        if !(MIN_REQUEST_TIMEOUT..=MAX_REQUEST_TIMEOUT).contains(&self.request_timeout) {
+            return fail("--api.timeout (GENESYS_EXPORTER_API_TIMEOUT) must be between 1s and 10m");
         }
         if self.call_deadline < self.request_timeout {
             return fail(
                 "--api.deadline (GENESYS_EXPORTER_API_DEADLINE) must be at least --api.timeout",
             );
+        }
+        if self.call_deadline > MAX_CALL_DEADLINE {
+            return fail("--api.deadline (GENESYS_EXPORTER_API_DEADLINE) must be at most 1h");
         }
         if !(1..=MAX_CHUNK_SIZE).contains(&self.chunk_size) {
             return fail(
@@ -187,6 +196,14 @@ mod tests {
             ),
             (
                 Box::new(|c| c.call_deadline = Duration::from_secs(1)),
+                "--api.deadline",
+            ),
+            (
+                Box::new(|c| c.request_timeout = Duration::from_secs(601)),
+                "--api.timeout",
+            ),
+            (
+                Box::new(|c| c.call_deadline = Duration::from_secs(3_601)),
                 "--api.deadline",
             ),
             (Box::new(|c| c.client_id.clear()), "GENESYS_CLIENT_ID"),

@@ -131,6 +131,12 @@ pub enum Error {
         /// What did not parse.
         cause: String,
     },
+    /// A 2xx token answer whose `access_token` cannot be sent back: empty, or
+    /// holding bytes not allowed in an HTTP header (CR, LF, other controls).
+    UnusableToken {
+        /// What is wrong with it (never the token itself).
+        cause: &'static str,
+    },
     /// A response body larger than the configured cap.
     TooLarge {
         /// The endpoint called.
@@ -226,7 +232,7 @@ impl Error {
     /// | `server` | [`Error::Server`] (5xx) |
     /// | `transport` | [`Error::Unreachable`] (no HTTP response) |
     /// | `timeout` | [`Error::Timeout`], [`Error::Deadline`] |
-    /// | `decode` | [`Error::Decode`] |
+    /// | `decode` | [`Error::Decode`], [`Error::UnusableToken`] |
     /// | `too_large` | [`Error::TooLarge`] |
     /// | `paging` | [`Error::UnsafeNextUri`], [`Error::Paging`] |
     /// | `internal` | [`Error::LostTask`] |
@@ -241,7 +247,7 @@ impl Error {
             Error::Server { .. } => "server",
             Error::Unreachable { .. } => "transport",
             Error::Timeout { .. } | Error::Deadline { .. } => "timeout",
-            Error::Decode { .. } => "decode",
+            Error::Decode { .. } | Error::UnusableToken { .. } => "decode",
             Error::TooLarge { .. } => "too_large",
             Error::UnsafeNextUri { .. } | Error::Paging { .. } => "paging",
             Error::LostTask { .. } => "internal",
@@ -345,6 +351,11 @@ impl fmt::Display for Error {
             Error::Decode { endpoint, cause } => {
                 write!(f, "unexpected response body from {endpoint}: {cause}")
             }
+            Error::UnusableToken { cause } => write!(
+                f,
+                "the token endpoint returned an unusable token ({cause}); \
+                 check --genesys.login-url and the region"
+            ),
             Error::TooLarge { endpoint, limit } => write!(
                 f,
                 "response from {endpoint} exceeds {limit} bytes (--api.max-response-bytes)"

@@ -105,7 +105,9 @@ impl Limiter {
                         rate_wait,
                     })
                 }
-                Err(wait) if now + wait > deadline => return Err(BudgetExhausted::Rate),
+                Err(wait) if now.checked_add(wait).is_none_or(|t| t > deadline) => {
+                    return Err(BudgetExhausted::Rate)
+                }
                 Err(wait) => {
                     let wait = wait.max(Duration::from_millis(1));
                     tokio::time::sleep(wait).await;

@@ -26,6 +26,7 @@ mod endpoint;
 mod error;
 mod fanout;
 mod http;
+mod lenient;
 mod limiter;
 mod model;
 mod oauth;

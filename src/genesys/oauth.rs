@@ -108,9 +108,15 @@ pub(super) fn token_from_response(
         cause: format!("token response: {e}"),
     })?;
     if parsed.access_token.is_empty() {
-        return Err(Error::Decode {
-            endpoint: Endpoint::Token,
-            cause: String::from("token response has an empty access_token"),
+        return Err(Error::UnusableToken {
+            cause: "access_token is empty",
+        });
+    }
+    if reqwest::header::HeaderValue::from_str(&format!("Bearer {}", parsed.access_token.expose()))
+        .is_err()
+    {
+        return Err(Error::UnusableToken {
+            cause: "access_token holds characters not allowed in an HTTP header, such as CR or LF",
         });
     }
     let lifetime = parsed
@@ -124,7 +130,9 @@ pub(super) fn token_from_response(
     );
     Ok(FreshToken {
         secret: parsed.access_token,
-        renew_at: requested_at + usable_for(lifetime, margin),
+        renew_at: requested_at
+            .checked_add(usable_for(lifetime, margin))
+            .unwrap_or(requested_at),
     })
 }
 
@@ -345,24 +353,38 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
-    /// Token bodies without a usable token are decode errors; a missing
+    /// A body that is not a token answer is a decode error, an empty token or
+    /// one with header-breaking bytes is an unusable token (never echoed); a missing
     /// `expires_in` falls back to the shortest Genesys lifetime.
     #[test]
     fn token_bodies() {
         let now = Instant::now();
         let margin = Duration::from_secs(60);
-        for bad in [&b"<html>"[..], br#"{"access_token":""}"#] {
-            let err = token_from_response(bad, now, margin).expect_err("bad body");
+        let err = token_from_response(b"<html>", now, margin).expect_err("bad body");
+        assert!(
+            matches!(
+                err,
+                Error::Decode {
+                    endpoint: Endpoint::Token,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        for bad in [
+            &br#"{"access_token":""}"#[..],
+            br#"{"access_token":"abc\r\nX-Injected: 1"}"#,
+            br#"{"access_token":"abc\u0000"}"#,
+        ] {
+            let err = token_from_response(bad, now, margin).expect_err("unusable token");
+            assert!(matches!(err, Error::UnusableToken { .. }), "{err}");
+            assert_eq!(err.kind(), "decode");
+            let text = err.to_string();
             assert!(
-                matches!(
-                    err,
-                    Error::Decode {
-                        endpoint: Endpoint::Token,
-                        ..
-                    }
-                ),
-                "{err}"
+                text.starts_with("the token endpoint returned an unusable token"),
+                "{text}"
             );
+            assert!(!text.contains("abc"), "the token never shows: {text}");
         }
         let fresh = token_from_response(br#"{"access_token":"t"}"#, now, margin).expect("token");
         assert_eq!(fresh.renew_at, now + Duration::from_secs(240));

@@ -1,6 +1,7 @@
 //! `GET /api/v2/routing/queues`: every page, following `nextUri` only when it
 //! is a relative path to the same endpoint on the API host, and conversion of
-//! queue entities to [`Queue`] (with `call` → `voice` for service levels).
+//! queue entities to [`Queue`] (with `call` → `voice` for service levels),
+//! with broken or control characters in names replaced by U+FFFD.
 
 use std::collections::HashSet;
 
@@ -9,6 +10,7 @@ use reqwest::{Method, Url};
 use super::client::Client;
 use super::endpoint::Endpoint;
 use super::error::{clean_text, Error, PagingStop};
+use super::lenient;
 use super::model::{QueueEntity, QueueListing};
 use super::query;
 
@@ -51,7 +53,9 @@ pub fn analytics_media_name(settings_key: &str) -> String {
     }
 }
 
-/// Converts a listed queue; entities without an id are dropped.
+/// Converts a listed queue; entities without an id are dropped. Control
+/// characters in the queue and division names become U+FFFD (see
+/// [`lenient`]), so every consumer sees the same repaired name.
 pub fn queue_from_entity(entity: QueueEntity) -> Option<Queue> {
     let id = entity.id.filter(|id| !id.is_empty())?;
     let division = entity.division.unwrap_or_default();
@@ -74,16 +78,36 @@ pub fn queue_from_entity(entity: QueueEntity) -> Option<Queue> {
         .collect();
     media.sort_by(|a, b| a.media_type.cmp(&b.media_type));
     Some(Queue {
-        name: entity.name.unwrap_or_else(|| id.clone()),
+        name: lenient::clean_name(entity.name.unwrap_or_else(|| id.clone())),
         id,
         division_id: division.id.unwrap_or_default(),
-        division_name: division.name.unwrap_or_default(),
+        division_name: lenient::clean_name(division.name.unwrap_or_default()),
         member_count: entity
             .member_count
             .filter(|c| c.is_finite() && *c >= 0.0)
             .map(|c| c.round() as u64),
         media,
     })
+}
+
+impl Client {
+    /// Logs, once per queue id for the life of the client, that a queue's
+    /// name was repaired.
+    fn warn_repaired_once(&self, queue: &Queue) {
+        let mut warned = self
+            .inner
+            .repaired_names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if warned.insert(queue.id.clone()) {
+            tracing::warn!(
+                queue_id = %queue.id,
+                name = %queue.name,
+                "queue name held invalid UTF-8, a lone surrogate or control characters; \
+                 exported with U+FFFD in their place"
+            );
+        }
+    }
 }
 
 /// Resolves a `nextUri` against the API base. Only a relative path to the
@@ -129,6 +153,9 @@ impl Client {
                 .await?;
             let count = page.entities.len();
             for queue in page.entities.into_iter().filter_map(queue_from_entity) {
+                if queue.name.contains(lenient::REPLACEMENT) {
+                    self.warn_repaired_once(&queue);
+                }
                 if seen_ids.insert(queue.id.clone()) {
                     queues.push(queue);
                 }

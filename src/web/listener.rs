@@ -1,4 +1,4 @@
-//! A TLS listener for `axum::serve`: TCP connections are accepted in a
+//! A TLS listener for the serve loop ([`super::serve`]): TCP connections are accepted in a
 //! background task and each handshake runs in its own task with a timeout,
 //! so a slow or hostile client never holds up the others. Every handshake
 //! uses the configuration in force at that moment (certificates rotate

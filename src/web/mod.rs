@@ -8,11 +8,14 @@
 //! - [`tls`]: the rustls server configuration from validated settings.
 //! - [`source`]: the file, reloaded on change, last good kept.
 //! - [`auth`]: the authentication and headers layer.
-//! - [`listener`]: the TLS listener handed to `axum::serve`.
+//! - [`listener`]: the TLS listener handed to [`serve`].
+//! - [`serve`]: the HTTP/1 serve loop with header-read and idle timeouts and
+//!   a connection cap.
 
 pub mod auth;
 pub mod file;
 pub mod listener;
+pub mod serve;
 pub mod source;
 pub mod tls;
 
