@@ -142,179 +142,186 @@ impl QueueFilter {
 impl Config {
     /// Validates the flags, collecting one message per problem.
     pub fn from_args(args: &ExporterArgs) -> Result<Config, Vec<String>> {
-        let mut errors = Vec::new();
-        let mut duration = |value: &str, flag: &str, name: &str| match parse_duration(value) {
-            Ok(d) => Some(d),
-            Err(why) => {
-                errors.push(format!("{flag} ({}): {why}", env(name)));
-                None
-            }
-        };
-        let aggregates = duration(&args.poll_interval, "--poll.interval", "POLL_INTERVAL");
-        let observations = duration(
+        let mut p = Problems::default();
+        let aggregates = p.duration(
+            &args.poll_interval,
+            "--poll.interval",
+            "POLL_INTERVAL",
+            POLL_RANGE,
+        );
+        let observations = p.duration(
             &args.observations_interval,
             "--poll.observations-interval",
             "POLL_OBSERVATIONS_INTERVAL",
+            POLL_RANGE.or_zero(),
         );
-        let queues = duration(
+        let queues = p.duration(
             &args.queues_interval,
             "--poll.queues-interval",
             "POLL_QUEUES_INTERVAL",
+            POLL_RANGE,
         );
-        let delay = duration(&args.window_delay, "--window.delay", "WINDOW_DELAY");
-        let align = duration(&args.window_align, "--window.align", "WINDOW_ALIGN");
-        let max_staleness = duration(&args.max_staleness, "--max-staleness", "MAX_STALENESS");
-        let read_header_timeout = duration(
+        let delay = p.duration(
+            &args.window_delay,
+            "--window.delay",
+            "WINDOW_DELAY",
+            DELAY_RANGE,
+        );
+        let align = p.duration(
+            &args.window_align,
+            "--window.align",
+            "WINDOW_ALIGN",
+            ALIGN_RANGE,
+        );
+        let max_staleness = p.duration(
+            &args.max_staleness,
+            "--max-staleness",
+            "MAX_STALENESS",
+            STALENESS_RANGE,
+        );
+        let read_header_timeout = p.duration(
             &args.read_header_timeout,
             "--web.read-header-timeout",
             "WEB_READ_HEADER_TIMEOUT",
+            WEB_TIMEOUT_RANGE,
         );
-        let idle_timeout = duration(&args.idle_timeout, "--web.idle-timeout", "WEB_IDLE_TIMEOUT");
-
-        for (value, flag, name, range) in [
-            (aggregates, "--poll.interval", "POLL_INTERVAL", POLL_RANGE),
-            (
-                observations,
-                "--poll.observations-interval",
-                "POLL_OBSERVATIONS_INTERVAL",
-                POLL_RANGE.or_zero(),
-            ),
-            (
-                queues,
-                "--poll.queues-interval",
-                "POLL_QUEUES_INTERVAL",
-                POLL_RANGE,
-            ),
-            (delay, "--window.delay", "WINDOW_DELAY", DELAY_RANGE),
-            (align, "--window.align", "WINDOW_ALIGN", ALIGN_RANGE),
-            (
-                max_staleness,
-                "--max-staleness",
-                "MAX_STALENESS",
-                STALENESS_RANGE,
-            ),
-            (
-                read_header_timeout,
-                "--web.read-header-timeout",
-                "WEB_READ_HEADER_TIMEOUT",
-                WEB_TIMEOUT_RANGE,
-            ),
-            (
-                idle_timeout,
-                "--web.idle-timeout",
-                "WEB_IDLE_TIMEOUT",
-                WEB_TIMEOUT_RANGE,
-            ),
-        ] {
-            if let Some(why) = value.and_then(|d| range.check(d)) {
-                errors.push(format!("{flag} ({}): {why}", env(name)));
-            }
-        }
+        let idle_timeout = p.duration(
+            &args.idle_timeout,
+            "--web.idle-timeout",
+            "WEB_IDLE_TIMEOUT",
+            WEB_TIMEOUT_RANGE,
+        );
         if !MAX_CONNECTIONS_RANGE.contains(&args.max_connections) {
-            errors.push(format!(
-                "--web.max-connections ({}): must be between {} and {}, got {}",
-                env("WEB_MAX_CONNECTIONS"),
-                MAX_CONNECTIONS_RANGE.start(),
-                MAX_CONNECTIONS_RANGE.end(),
-                args.max_connections
-            ));
+            p.fail(
+                "--web.max-connections",
+                "WEB_MAX_CONNECTIONS",
+                format_args!(
+                    "must be between {} and {}, got {}",
+                    MAX_CONNECTIONS_RANGE.start(),
+                    MAX_CONNECTIONS_RANGE.end(),
+                    args.max_connections
+                ),
+            );
         }
-
-        let specs = parse_windows(&args.windows, &mut errors);
-        let tz = match TimeZone::get(&args.time_zone) {
-            Ok(tz) => Some(tz),
-            Err(_) => {
-                errors.push(format!(
-                    "--time-zone ({}): unknown IANA time zone {:?} (e.g. UTC, Europe/Berlin)",
-                    env("TIME_ZONE"),
-                    args.time_zone
-                ));
-                None
-            }
-        };
+        let specs = parse_windows(&args.windows, &mut p.errors);
+        let tz = time_zone(&args.time_zone, &mut p);
         let include = regex(
             &args.queues_include,
             "--queues.include",
             "QUEUES_INCLUDE",
-            &mut errors,
+            &mut p.errors,
         );
         let exclude = regex(
             &args.queues_exclude,
             "--queues.exclude",
             "QUEUES_EXCLUDE",
-            &mut errors,
+            &mut p.errors,
         );
-        let listen_addresses = check_listen_addresses(&args.listen_addresses, &mut errors);
-        if !args.telemetry_path.starts_with('/') || args.telemetry_path.len() < 2 {
-            errors.push(format!(
-                "--web.telemetry-path ({}): must start with / and not be / itself, got {:?}",
-                env("WEB_TELEMETRY_PATH"),
-                args.telemetry_path
-            ));
-        } else if ["/-/healthy", "/-/ready"].contains(&args.telemetry_path.as_str()) {
-            errors.push(format!(
-                "--web.telemetry-path ({}): {:?} is reserved for health checks",
-                env("WEB_TELEMETRY_PATH"),
-                args.telemetry_path
-            ));
+        let listen_addresses = check_listen_addresses(&args.listen_addresses, &mut p.errors);
+        check_telemetry_path(&args.telemetry_path, &mut p);
+        let web = web_config(args.web_config_file.as_deref(), &mut p);
+        if !p.errors.is_empty() {
+            return Err(p.errors);
         }
-        let media_types = clean_list(&args.media_types);
-        let divisions = clean_list(&args.queues_division);
-        let web = args.web_config_file.as_deref().and_then(|path| {
-            WebConfigSource::open(path)
-                .map_err(|e| {
-                    errors.push(format!(
-                        "--web.config.file ({}): {e}",
-                        env("WEB_CONFIG_FILE")
-                    ))
-                })
-                .ok()
-                .map(Arc::new)
-        });
-
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        // Every Option below is Some: a None pushed an error above.
-        let (Some(aggregates), Some(observations), Some(queues)) =
-            (aggregates, observations, queues)
-        else {
-            return Err(vec![String::from("internal: missing interval")]);
-        };
-        let (Some(delay), Some(align), Some(max_staleness), Some(tz), Some(specs)) =
-            (delay, align, max_staleness, tz, specs)
-        else {
-            return Err(vec![String::from("internal: missing window setting")]);
-        };
-        let (Some(read_header_timeout), Some(idle_timeout)) = (read_header_timeout, idle_timeout)
-        else {
-            return Err(vec![String::from("internal: missing web timeout")]);
-        };
+        // Every value below is Some: a None pushed an error above.
+        let internal = || vec![String::from("internal: a validated setting is missing")];
+        let observations = observations.ok_or_else(internal)?;
+        let max_connections = args.max_connections;
         Ok(Config {
             listen_addresses,
             telemetry_path: args.telemetry_path.clone(),
             poll: PollIntervals {
-                queues,
-                aggregates,
+                queues: queues.ok_or_else(internal)?,
+                aggregates: aggregates.ok_or_else(internal)?,
                 observations: (!observations.is_zero()).then_some(observations),
             },
-            windows: WindowSet::new(specs, delay, align, tz),
-            max_staleness,
+            windows: WindowSet::new(
+                specs.ok_or_else(internal)?,
+                delay.ok_or_else(internal)?,
+                align.ok_or_else(internal)?,
+                tz.ok_or_else(internal)?,
+            ),
+            max_staleness: max_staleness.ok_or_else(internal)?,
             filter: QueueFilter {
                 include,
                 exclude,
-                divisions,
-                media_types,
+                divisions: clean_list(&args.queues_division),
+                media_types: clean_list(&args.media_types),
             },
             demo: args.demo,
             web,
             connections: ConnectionLimits {
-                read_header_timeout,
-                idle_timeout,
-                max_connections: args.max_connections,
+                read_header_timeout: read_header_timeout.ok_or_else(internal)?,
+                idle_timeout: idle_timeout.ok_or_else(internal)?,
+                max_connections,
             },
         })
     }
+}
+
+/// The problems found so far, one line each naming the flag and its variable.
+#[derive(Debug, Default)]
+struct Problems {
+    errors: Vec<String>,
+}
+
+impl Problems {
+    /// Records that `flag` (variable `GENESYS_EXPORTER_<name>`) is wrong because of `why`.
+    fn fail(&mut self, flag: &str, name: &str, why: impl std::fmt::Display) {
+        self.errors.push(format!("{flag} ({}): {why}", env(name)));
+    }
+
+    /// Parses a duration flag and checks it against its range.
+    fn duration(
+        &mut self,
+        value: &str,
+        flag: &str,
+        name: &str,
+        range: DurationRange,
+    ) -> Option<Duration> {
+        let checked = parse_duration(value).and_then(|d| range.check(d).map_or(Ok(d), Err));
+        checked.map_err(|why| self.fail(flag, name, why)).ok()
+    }
+}
+
+/// `--time-zone`: an IANA zone name.
+fn time_zone(name: &str, p: &mut Problems) -> Option<TimeZone> {
+    TimeZone::get(name)
+        .map_err(|_| {
+            p.fail(
+                "--time-zone",
+                "TIME_ZONE",
+                format_args!("unknown IANA time zone {name:?} (e.g. UTC, Europe/Berlin)"),
+            )
+        })
+        .ok()
+}
+
+/// `--web.telemetry-path`: an absolute path other than `/` and the health checks.
+fn check_telemetry_path(path: &str, p: &mut Problems) {
+    let (flag, name) = ("--web.telemetry-path", "WEB_TELEMETRY_PATH");
+    if !path.starts_with('/') || path.len() < 2 {
+        p.fail(
+            flag,
+            name,
+            format_args!("must start with / and not be / itself, got {path:?}"),
+        );
+    } else if ["/-/healthy", "/-/ready"].contains(&path) {
+        p.fail(
+            flag,
+            name,
+            format_args!("{path:?} is reserved for health checks"),
+        );
+    }
+}
+
+/// `--web.config.file`: opened and checked once here, reloaded on change later.
+fn web_config(path: Option<&std::path::Path>, p: &mut Problems) -> Option<Arc<WebConfigSource>> {
+    let path = path?;
+    WebConfigSource::open(path)
+        .map_err(|e| p.fail("--web.config.file", "WEB_CONFIG_FILE", e))
+        .ok()
+        .map(Arc::new)
 }
 
 /// The environment variable behind an exporter flag, for error messages.
