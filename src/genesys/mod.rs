@@ -43,6 +43,6 @@ pub use config::ClientConfig;
 pub use endpoint::Endpoint;
 pub use error::{ApiDetail, Error, PagingStop};
 pub use observations::{MediaObs, ObservationSnapshot, QueueObs};
-pub use observer::{ApiObserver, NoopObserver, RetryReason};
+pub use observer::{ApiObserver, NoopObserver, RateLimitReport, RetryReason};
 pub use query::AggregateRequest;
 pub use queues::{Queue, QueueMedia};
