@@ -14,7 +14,8 @@
 //! - `observer`: instrumentation hooks; `error`: the [`Error`] type.
 //!
 //! Request cost of each call: `queues` = `max(1, ceil(queues / page_size))`,
-//! `aggregates` and `observations` = `ceil(queue_ids / chunk_size)`, plus one
+//! `aggregates` = `ceil(queue_ids / chunk_size)`, `observations` =
+//! `ceil(queue_ids / 200)` (more after a predicate-limit refusal), plus one
 //! token request whenever the cached token is missing, due for renewal
 //! (`expires_in − 60 s`) or answered with 401.
 
