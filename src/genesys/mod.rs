@@ -7,7 +7,8 @@
 //! - `args` / `config`: flags and the validated [`ClientConfig`].
 //! - `client`: the [`Client`] and its request loop; `oauth`: the token cache.
 //! - `limiter`, `retry`, `http`: budget, retry policy, one HTTP attempt;
-//!   `fanout`: one concurrent query per chunk of queue ids.
+//!   `fanout`: one concurrent query per chunk of queue ids, chunks halved
+//!   for the process lifetime when Genesys names a predicate limit.
 //! - `model`: tolerant serde models; `query`: [`AggregateRequest`] and pure body builders.
 //! - `queues`, `aggregates`, `observations`: the three endpoints.
 //! - `endpoint`: the API catalogue [`Endpoint`] (paths, permissions).

@@ -209,17 +209,20 @@ impl Client {
                 return Ok(queues);
             }
             let current = page_counter(page.page_number).unwrap_or(page_number);
-            let by_number = page_counter(page.page_count)
+            let page_count = page_counter(page.page_count);
+            let by_number = page_count
                 .filter(|&last| current < last)
                 .map(|_| numbered_page(&first, current + 1));
             let linked = match page.listing.next_uri.filter(|n| !n.is_empty()) {
                 None => None,
                 Some(next) => match resolve_next_uri(&inner.api_base, &next) {
                     Ok(link) => Some(link),
-                    Err(refused) if by_number.is_some() => {
+                    Err(_) if page_count.is_some() => {
                         if !inner.paging_logged.swap(true, Ordering::Relaxed) {
                             tracing::warn!(
-                                "{refused}; paging by pageNumber up to pageCount instead"
+                                next_uri = %clean_text(&next, 120),
+                                "the queue list's nextUri is not on the API base; it is never \
+                                 contacted, and paging goes by pageNumber up to pageCount instead"
                             );
                         }
                         None
