@@ -48,8 +48,13 @@ type Served = Arc<Mutex<Vec<(u64, bool)>>>;
 
 /// A queue-list stub of `total` queues, `page_size` per page, whose every
 /// `nextUri` is an absolute URL on `next_origin` (its own origin when `None`)
-/// marked `via=link`.
-async fn listing_stub(total: u64, page_size: u64, next_origin: Option<String>) -> (String, Served) {
+/// marked `via=link`; with `link_last` the last page links onwards too.
+async fn listing_stub(
+    total: u64,
+    page_size: u64,
+    next_origin: Option<String>,
+    link_last: bool,
+) -> (String, Served) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind stub");
@@ -91,7 +96,7 @@ async fn listing_stub(total: u64, page_size: u64, next_origin: Option<String>) -
                         "entities": entities, "pageSize": page_size, "pageNumber": n,
                         "total": total, "pageCount": page_count,
                     });
-                    if n < page_count {
+                    if n < page_count || link_last {
                         body["nextUri"] = json!(format!(
                             "{next_origin}/api/v2/routing/queues?pageSize={page_size}&pageNumber={}&via=link",
                             n + 1
@@ -121,7 +126,7 @@ fn stub_client(base: &str) -> Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn next_uri_on_another_host_is_never_contacted() {
     let (trap, trap_hits) = connection_trap().await;
-    let (stub, served) = listing_stub(7, 2, Some(trap)).await;
+    let (stub, served) = listing_stub(7, 2, Some(trap), false).await;
     let queues = stub_client(&stub)
         .queues(&[])
         .await
@@ -138,12 +143,26 @@ async fn next_uri_on_another_host_is_never_contacted() {
     );
 }
 
+/// A last page (by `pageCount`) that still links to another host ends the
+/// listing: the link is not contacted and no error is raised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_link_on_the_last_page_ends_the_listing() {
+    let (trap, trap_hits) = connection_trap().await;
+    let (stub, served) = listing_stub(4, 2, Some(trap), true).await;
+    assert_eq!(
+        stub_client(&stub).queues(&[]).await.expect("pages").len(),
+        4
+    );
+    assert_eq!(*served.lock().expect("served"), [(1, false), (2, false)]);
+    assert_eq!(trap_hits.load(Ordering::SeqCst), 0);
+}
+
 /// An absolute `nextUri` on the API's own origin is followed as given (its
 /// marker parameter arrives), while one on another port of the same host is
 /// another origin and is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn absolute_next_uri_on_the_api_origin_is_followed() {
-    let (stub, served) = listing_stub(5, 2, None).await;
+    let (stub, served) = listing_stub(5, 2, None, false).await;
     assert_eq!(
         stub_client(&stub).queues(&[]).await.expect("pages").len(),
         5
@@ -152,8 +171,8 @@ async fn absolute_next_uri_on_the_api_origin_is_followed() {
         *served.lock().expect("served"),
         [(1, false), (2, true), (3, true)]
     );
-    let (other_port, other_served) = listing_stub(5, 2, None).await;
-    let (linking, linking_served) = listing_stub(5, 2, Some(other_port)).await;
+    let (other_port, other_served) = listing_stub(5, 2, None, false).await;
+    let (linking, linking_served) = listing_stub(5, 2, Some(other_port), false).await;
     assert_eq!(
         stub_client(&linking)
             .queues(&[])
