@@ -305,6 +305,41 @@ pub const API_THROTTLED: Family = counter(
     &["endpoint"],
     "Times the exporter's own rate limiter (--api.requests-per-minute) held a Genesys API request back; HTTP 429 answers are counted in genesys_exporter_api_requests_total{code=\"429\"}.",
 );
+/// `genesys_exporter_api_request_budget`.
+pub const API_BUDGET: Family = gauge(
+    "genesys_exporter_api_request_budget",
+    &[],
+    "Genesys API requests the exporter allows itself per rolling minute: --api.requests-per-minute, \
+     or 90% of genesys_api_rate_limit_allowed when Genesys allows fewer.",
+);
+/// `genesys_exporter_api_chunk_size`.
+pub const API_CHUNK_SIZE: Family = gauge(
+    "genesys_exporter_api_chunk_size",
+    &["endpoint"],
+    "Most queue ids one query to the endpoint carries: --api.chunk-size for aggregates, 200 for \
+     observations, each halved for the process lifetime by every 400 naming a predicate limit.",
+);
+/// `genesys_api_rate_limit_allowed`.
+pub const RATE_LIMIT_ALLOWED: Family = gauge(
+    "genesys_api_rate_limit_allowed",
+    &[],
+    "Requests per window Genesys allows the exporter's token (inin-ratelimit-allowed header of \
+     the last API response that carried it); cached, absent until such a response.",
+);
+/// `genesys_api_rate_limit_count`.
+pub const RATE_LIMIT_COUNT: Family = gauge(
+    "genesys_api_rate_limit_count",
+    &[],
+    "Requests Genesys counted in the token's current window (inin-ratelimit-count header of the \
+     last API response that carried it); cached, absent until such a response.",
+);
+/// `genesys_api_rate_limit_reset_seconds`.
+pub const RATE_LIMIT_RESET: Family = gauge(
+    "genesys_api_rate_limit_reset_seconds",
+    &[],
+    "Seconds until Genesys resets the token's rate-limit window (inin-ratelimit-reset header of \
+     the last API response that carried it); cached, absent until such a response.",
+);
 /// `genesys_exporter_queues`.
 pub const QUEUES: Family = gauge(
     "genesys_exporter_queues",
@@ -341,7 +376,7 @@ pub fn queue_families() -> impl Iterator<Item = &'static Family> {
 }
 
 /// The self-metric families, rendered per scrape.
-pub const SELF_FAMILIES: [&Family; 12] = [
+pub const SELF_FAMILIES: [&Family; 17] = [
     &UP,
     &LAST_SUCCESS,
     &POLL_DURATION,
@@ -350,6 +385,11 @@ pub const SELF_FAMILIES: [&Family; 12] = [
     &API_DURATION,
     &API_RETRIES,
     &API_THROTTLED,
+    &API_BUDGET,
+    &API_CHUNK_SIZE,
+    &RATE_LIMIT_ALLOWED,
+    &RATE_LIMIT_COUNT,
+    &RATE_LIMIT_RESET,
     &QUEUES,
     &HTTP_CONNECTIONS_CLOSED,
     &HTTP_CONNECTIONS_OPEN,

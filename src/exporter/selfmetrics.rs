@@ -1,5 +1,6 @@
 //! The exporter's own metrics: a long-lived registry rendered on every scrape
-//! (it is small). It counts API requests, retries and throttling (as the
+//! (it is small). It counts API requests, retries and throttling and shows
+//! Genesys's rate-limit headers, the client's budget and chunk sizes (as the
 //! client's [`ApiObserver`]), poll outcomes, the exported queue count,
 //! `genesys_up`, HTTP connections closed early (as the serve loop's
 //! [`CloseObserver`]), build information and process metrics.
@@ -15,7 +16,7 @@ use prometheus::{
 use super::families::{self, Family};
 use super::poll_error::PollError;
 use super::state::PollKind;
-use crate::genesys::{ApiObserver, Endpoint, RetryReason};
+use crate::genesys::{ApiObserver, Endpoint, RateLimitReport, RetryReason};
 use crate::web::serve::{CloseObserver, CloseReason};
 
 /// Every self-metric, registered on one owned registry.
@@ -30,6 +31,11 @@ pub struct SelfMetrics {
     api_duration: HistogramVec,
     api_retries: IntCounterVec,
     api_throttled: IntCounterVec,
+    api_budget: GaugeVec,
+    api_chunk_size: GaugeVec,
+    rate_limit_allowed: GaugeVec,
+    rate_limit_count: GaugeVec,
+    rate_limit_reset: GaugeVec,
     queues: IntGauge,
     connections_closed: IntCounterVec,
     connections_open: IntGauge,
@@ -78,6 +84,11 @@ impl SelfMetrics {
             ),
             api_retries: counter_vec(&families::API_RETRIES),
             api_throttled: counter_vec(&families::API_THROTTLED),
+            api_budget: gauge_vec(&families::API_BUDGET),
+            api_chunk_size: gauge_vec(&families::API_CHUNK_SIZE),
+            rate_limit_allowed: gauge_vec(&families::RATE_LIMIT_ALLOWED),
+            rate_limit_count: gauge_vec(&families::RATE_LIMIT_COUNT),
+            rate_limit_reset: gauge_vec(&families::RATE_LIMIT_RESET),
             queues: register(r, IntGauge::with_opts(opts(&families::QUEUES))),
             connections_closed: counter_vec(&families::HTTP_CONNECTIONS_CLOSED),
             connections_open: register(
@@ -194,6 +205,32 @@ impl ApiObserver for SelfMetrics {
             .with_label_values(&[endpoint.as_str()])
             .inc();
     }
+
+    fn rate_limit_reported(&self, report: &RateLimitReport) {
+        let set = |gauge: &GaugeVec, value: Option<f64>| {
+            if let Some(v) = value {
+                gauge.with_label_values::<&str>(&[]).set(v);
+            }
+        };
+        set(&self.rate_limit_allowed, report.allowed.map(|n| n as f64));
+        set(&self.rate_limit_count, report.count.map(|n| n as f64));
+        set(
+            &self.rate_limit_reset,
+            report.reset.map(|d| d.as_secs_f64()),
+        );
+    }
+
+    fn budget_changed(&self, requests_per_minute: u32) {
+        self.api_budget
+            .with_label_values::<&str>(&[])
+            .set(f64::from(requests_per_minute));
+    }
+
+    fn chunk_size_changed(&self, endpoint: Endpoint, size: usize) {
+        self.api_chunk_size
+            .with_label_values(&[endpoint.as_str()])
+            .set(size as f64);
+    }
 }
 
 impl CloseObserver for SelfMetrics {
@@ -228,6 +265,22 @@ mod tests {
         );
         m.set_up(true);
         m.set_queues(12);
+        let before = String::from_utf8(m.render()).expect("utf8");
+        assert!(
+            !before.contains("genesys_api_rate_limit_allowed "),
+            "{before}"
+        );
+        m.rate_limit_reported(&RateLimitReport {
+            allowed: Some(180),
+            count: Some(3),
+            reset: Some(Duration::from_secs(61)),
+        });
+        m.rate_limit_reported(&RateLimitReport {
+            count: Some(4),
+            ..RateLimitReport::default()
+        });
+        m.budget_changed(162);
+        m.chunk_size_changed(Endpoint::Observations, 100);
         let text = String::from_utf8(m.render()).expect("utf8");
         for line in [
             "genesys_exporter_api_requests_total{code=\"429\",endpoint=\"conversation_aggregates\"} 1",
@@ -241,6 +294,11 @@ mod tests {
             "genesys_exporter_queues 12",
             "genesys_exporter_http_connections_closed_total{reason=\"max_connections\"} 0",
             "genesys_exporter_http_connections_open 0",
+            "genesys_api_rate_limit_allowed 180",
+            "genesys_api_rate_limit_count 4",
+            "genesys_api_rate_limit_reset_seconds 61",
+            "genesys_exporter_api_request_budget 162",
+            "genesys_exporter_api_chunk_size{endpoint=\"queue_observations\"} 100",
             "genesys_exporter_api_request_duration_seconds_bucket{endpoint=\"conversation_aggregates\",le=\"0.05\"} 1",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");

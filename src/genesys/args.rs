@@ -72,7 +72,8 @@ pub struct ClientArgs {
     #[arg(long = "api.deadline", env = "GENESYS_EXPORTER_API_DEADLINE", default_value = "60s", value_parser = humantime::parse_duration)]
     pub deadline: Duration,
 
-    /// Queue ids per analytics query (1–200).
+    /// Queue ids per aggregates query (1–200); observations carry up to 200.
+    /// Both halve for the process lifetime on a 400 naming a predicate limit.
     #[arg(
         long = "api.chunk-size",
         env = "GENESYS_EXPORTER_API_CHUNK_SIZE",

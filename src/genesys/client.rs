@@ -1,8 +1,10 @@
-//! The [`Client`]: shared state (HTTP client, token cache, limiter, observer)
-//! and the request loop every call goes through: rate limit, send with a
-//! timeout, retry per policy within the call deadline, re-authenticate once on 401.
+//! The [`Client`]: shared state (HTTP client, token cache, limiter, observer,
+//! chunk sizes) and the request loop every call goes through: rate limit, send
+//! with a timeout, read Genesys's rate-limit headers (shrinking the budget to
+//! fit), retry per policy within the call deadline, re-authenticate once on 401.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,14 +13,15 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::config::ClientConfig;
+use super::config::{ClientConfig, MAX_CHUNK_SIZE};
 use super::endpoint::Endpoint;
 use super::error::Error;
+use super::fanout::ChunkSizes;
 use super::http::{self, Attempt};
 use super::lenient;
-use super::limiter::{BudgetExhausted, Limiter};
+use super::limiter::{self, BudgetExhausted, Limiter};
 use super::oauth::{self, FreshToken, TokenCache};
-use super::observer::{ApiObserver, AttemptRecord, RetryReason};
+use super::observer::{ApiObserver, AttemptRecord, RateLimitReport, RetryReason};
 use super::region;
 use super::retry::{Decision, Failure, Jitter, RetryPolicy};
 
@@ -34,8 +37,16 @@ pub(super) struct Inner {
     pub(super) config: ClientConfig,
     pub(super) api_base: String,
     http: reqwest::Client,
-    observer: Arc<dyn ApiObserver>,
+    pub(super) observer: Arc<dyn ApiObserver>,
     limiter: Limiter,
+    /// The budget in force (≤ `config.requests_per_minute`).
+    budget: AtomicU32,
+    /// Whether the first budget change was logged.
+    budget_logged: AtomicBool,
+    /// Queue ids per query, by endpoint, as predicate limits left them.
+    pub(super) chunks: ChunkSizes,
+    /// Whether a refused paging link was logged.
+    pub(super) paging_logged: AtomicBool,
     tokens: TokenCache,
     policy: RetryPolicy,
     jitter: Jitter,
@@ -81,9 +92,18 @@ impl Client {
             backoff_cap: config.backoff_cap,
             max_retry_after: config.max_retry_after,
         };
+        observer.budget_changed(config.requests_per_minute);
+        let chunks = ChunkSizes::new(config.chunk_size, MAX_CHUNK_SIZE);
+        for endpoint in ChunkSizes::ENDPOINTS {
+            observer.chunk_size_changed(endpoint, chunks.get(endpoint));
+        }
         let inner = Inner {
             api_base: region::base_string(&config.api_base),
             limiter: Limiter::new(config.requests_per_minute, config.concurrency),
+            budget: AtomicU32::new(config.requests_per_minute),
+            budget_logged: AtomicBool::new(false),
+            chunks,
+            paging_logged: AtomicBool::new(false),
             tokens: TokenCache::default(),
             http,
             observer,
@@ -101,11 +121,24 @@ impl Client {
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
     }
+
+    /// The budget of requests per rolling minute in force: `--api.requests-per-minute`,
+    /// or less when Genesys reports a lower limit.
+    pub fn requests_per_minute(&self) -> u32 {
+        self.inner.budget.load(Ordering::Relaxed)
+    }
+
+    /// The most queue ids one query to `endpoint` carries now: for aggregates
+    /// `--api.chunk-size`, for observations 200, each halved by every 400 that
+    /// named a predicate limit.
+    pub fn chunk_size(&self, endpoint: Endpoint) -> usize {
+        self.inner.chunks.get(endpoint)
+    }
 }
 
 impl Inner {
     /// Calls an API endpoint and parses its JSON answer, with a bearer token,
-    /// retries, and one re-authentication on 401.
+    /// retries, and one re-authentication on 401, within `--api.deadline`.
     pub(super) async fn call_json<T: DeserializeOwned>(
         &self,
         endpoint: Endpoint,
@@ -113,11 +146,28 @@ impl Inner {
         url: Url,
         body: Option<&Value>,
     ) -> Result<T, Error> {
+        self.call_json_until(endpoint, method, url, body, self.deadline_from_now())
+            .await
+    }
+
+    /// The deadline of a call starting now (`--api.deadline`, validated to at
+    /// most an hour; saturated all the same).
+    pub(super) fn deadline_from_now(&self) -> Instant {
         let now = Instant::now();
-        // The deadline is validated to at most an hour; saturate all the same.
-        let deadline = now
-            .checked_add(self.config.call_deadline)
-            .unwrap_or_else(|| now + super::config::MAX_CALL_DEADLINE);
+        now.checked_add(self.config.call_deadline)
+            .unwrap_or_else(|| now + super::config::MAX_CALL_DEADLINE)
+    }
+
+    /// [`Inner::call_json`] with an explicit deadline (a call split into
+    /// smaller requests keeps the deadline of the call).
+    pub(super) async fn call_json_until<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        deadline: Instant,
+    ) -> Result<T, Error> {
         let mut reauthenticated = false;
         loop {
             let token = self
@@ -247,8 +297,12 @@ impl Inner {
             }
             let timeout = self.config.request_timeout.min(remaining);
             let record = AttemptRecord::start(&*self.observer, endpoint);
-            let attempt = http::send(build(), timeout, self.config.max_body_bytes).await;
+            let (attempt, rate_limit) =
+                http::send(build(), timeout, self.config.max_body_bytes).await;
             drop(slot);
+            if let Some(report) = rate_limit.filter(|_| endpoint != Endpoint::Token) {
+                self.rate_limit_reported(&report);
+            }
             let elapsed = record.finish(&attempt.outcome_label());
             tracing::debug!(
                 endpoint = endpoint.as_str(),
@@ -330,6 +384,35 @@ impl Inner {
                     retries += 1;
                 }
             }
+        }
+    }
+}
+
+impl Inner {
+    /// Reports Genesys's rate-limit headers and fits the budget to the limit
+    /// they give (logged once, at the first change).
+    fn rate_limit_reported(&self, report: &RateLimitReport) {
+        self.observer.rate_limit_reported(report);
+        if report.allowed.is_none() {
+            return;
+        }
+        let fitted = limiter::fitted_budget(self.config.requests_per_minute, report.allowed);
+        let previous = self.budget.swap(fitted, Ordering::Relaxed);
+        if previous == fitted {
+            return;
+        }
+        self.limiter.set_per_minute(fitted);
+        self.observer.budget_changed(fitted);
+        if !self.budget_logged.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                allowed = report.allowed,
+                configured = self.config.requests_per_minute,
+                budget = fitted,
+                "Genesys allows fewer requests per minute than --api.requests-per-minute; \
+                 the client now sends at most {fitted} per minute"
+            );
+        } else {
+            tracing::debug!(budget = fitted, "client request budget changed");
         }
     }
 }

@@ -57,7 +57,7 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// Deadline of one client call (all its attempts, waits and retries).
     pub call_deadline: Duration,
-    /// Queue ids per analytics query.
+    /// Queue ids per aggregates query (observations use [`MAX_CHUNK_SIZE`]).
     pub chunk_size: usize,
     /// `pageSize` of the queue listing.
     pub page_size: u32,

@@ -16,6 +16,9 @@ pub struct ApiDetail {
     pub code: Option<String>,
     /// The `contextId` field (or the correlation id header).
     pub context_id: Option<String>,
+    /// For `invalid.value`: the value Genesys refused (`messageParams.value`,
+    /// else the first `[…]` of the message).
+    pub value: Option<String>,
 }
 
 impl fmt::Display for ApiDetail {
@@ -144,7 +147,8 @@ pub enum Error {
         /// The cap in bytes.
         limit: usize,
     },
-    /// A paging link that is not a relative path on the API host.
+    /// A paging link off the API base that cannot be replaced by `pageNumber`
+    /// paging (the page gives no `pageCount`).
     UnsafeNextUri {
         /// The refused link, cleaned and shortened.
         uri: String,
@@ -271,6 +275,44 @@ impl Error {
         "internal",
     ];
 
+    /// For a 400 `invalid.value` refusal, the value Genesys names (a metric,
+    /// a granularity, an enum value), as its body gives it.
+    pub fn invalid_value(&self) -> Option<&str> {
+        match self {
+            Error::Rejected {
+                status: 400,
+                detail,
+                ..
+            } if detail.code.as_deref() == Some("invalid.value") => detail.value.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// True for a 400 whose message names a limit on filter predicates
+    /// ("more than the maximum of 100 predicates", "too many filter clauses"):
+    /// the same query in smaller chunks may succeed.
+    pub fn is_predicate_limit(&self) -> bool {
+        let Error::Rejected {
+            status: 400,
+            detail,
+            ..
+        } = self
+        else {
+            return false;
+        };
+        if detail.code.as_deref() == Some("invalid.value") {
+            return false;
+        }
+        let message = detail.message.as_deref().unwrap_or("").to_ascii_lowercase();
+        let names_filter = ["predicate", "filter", "clause"]
+            .iter()
+            .any(|w| message.contains(w));
+        let names_limit = ["maximum", "max ", "limit", "too many", "exceed"]
+            .iter()
+            .any(|w| message.contains(w));
+        names_filter && names_limit
+    }
+
     /// True when the call ran out of time: every attempt timed out, or the
     /// call deadline passed.
     pub fn is_timeout(&self) -> bool {
@@ -362,7 +404,7 @@ impl fmt::Display for Error {
             ),
             Error::UnsafeNextUri { uri } => write!(
                 f,
-                "refusing to follow paging link {uri:?}: nextUri must be a relative path on the API host"
+                "refusing to follow paging link {uri:?}: nextUri is not on the API host and the page count is unknown"
             ),
             Error::Paging {
                 endpoint,
@@ -409,6 +451,7 @@ mod tests {
             message: Some("Value [x] is not valid".into()),
             code: Some("invalid.value".into()),
             context_id: Some("ctx-1".into()),
+            value: Some("x".into()),
         };
         let err = Error::Rejected {
             endpoint: Endpoint::Aggregates,
@@ -579,5 +622,54 @@ mod tests {
         }
         let used: std::collections::BTreeSet<_> = cases.iter().map(|(_, k)| *k).collect();
         assert_eq!(used.len(), Error::KINDS.len());
+    }
+
+    fn rejected(status: u16, message: &str, code: &str, value: Option<&str>) -> Error {
+        Error::Rejected {
+            endpoint: Endpoint::Observations,
+            status,
+            detail: ApiDetail {
+                message: Some(message.into()),
+                code: Some(code.into()),
+                context_id: None,
+                value: value.map(str::to_string),
+            },
+        }
+    }
+
+    /// `invalid_value` gives the named value of a 400 `invalid.value` only.
+    #[test]
+    fn invalid_value_only_for_invalid_value_refusals() {
+        let msg = "Value [oLongestWaiting] is not valid for field type [QueueObservationMetric].";
+        let named = rejected(400, msg, "invalid.value", Some("oLongestWaiting"));
+        assert_eq!(named.invalid_value(), Some("oLongestWaiting"));
+        assert_eq!(
+            rejected(400, msg, "bad.request", Some("oLongestWaiting")).invalid_value(),
+            None
+        );
+        assert_eq!(
+            rejected(404, msg, "invalid.value", Some("x")).invalid_value(),
+            None
+        );
+        let down = Error::Timeout {
+            endpoint: Endpoint::Observations,
+            timeout: Duration::from_secs(1),
+        };
+        assert_eq!(down.invalid_value(), None);
+    }
+
+    /// A 400 naming a predicate or filter limit is recognised; other 400s,
+    /// including `invalid.value` on the filter type, are not.
+    #[test]
+    fn predicate_limit_refusals() {
+        let limit = "The query has 101 predicates, more than the maximum of 100. Split it into smaller queries.";
+        assert!(rejected(400, limit, "bad.request", None).is_predicate_limit());
+        assert!(rejected(400, "Too many filter clauses", "bad.request", None).is_predicate_limit());
+        assert!(!rejected(500, limit, "bad.request", None).is_predicate_limit());
+        let filter_type = "Value [x] is not valid for field type [QueryFilterType]. Allowable values are: and, or";
+        assert!(!rejected(400, filter_type, "invalid.value", Some("x")).is_predicate_limit());
+        assert!(
+            !rejected(400, "The interval is required.", "bad.request", None).is_predicate_limit()
+        );
     }
 }

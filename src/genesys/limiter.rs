@@ -1,5 +1,7 @@
 //! The shared request budget: at most N requests in any rolling 60 s (the way
-//! Genesys counts per token) and at most C requests in flight at once.
+//! Genesys counts per token) and at most C requests in flight at once. N
+//! starts at `--api.requests-per-minute` and shrinks to fit when Genesys's
+//! `inin-ratelimit-allowed` is lower ([`fitted_budget`]).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -26,6 +28,11 @@ impl SlidingWindow {
         }
     }
 
+    /// Changes the limit (≥ 1); sends already recorded stay counted.
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.max(1);
+    }
+
     /// Records a send at `now` when the budget allows it; otherwise returns how
     /// long to wait until the oldest send leaves the window.
     pub fn try_acquire(&mut self, now: Instant) -> Result<(), Duration> {
@@ -42,6 +49,24 @@ impl SlidingWindow {
         }
         let oldest = *self.sent.front().expect("full window is not empty");
         Err((oldest + self.window).saturating_duration_since(now))
+    }
+}
+
+/// Share of Genesys's reported limit the client allows itself, in percent:
+/// headroom for requests counted at Genesys but sent before the client's
+/// window saw them (clock skew, other users of the same token).
+pub const HEADROOM_PERCENT: u64 = 90;
+
+/// The budget per rolling minute for a configured budget and the limit
+/// Genesys reports: the configured one, unless Genesys allows fewer requests,
+/// then [`HEADROOM_PERCENT`] of what it allows (at least 1).
+pub fn fitted_budget(configured: u32, allowed: Option<u64>) -> u32 {
+    match allowed {
+        Some(allowed) if allowed < u64::from(configured) => {
+            let fitted = (allowed * HEADROOM_PERCENT / 100).max(1);
+            u32::try_from(fitted).unwrap_or(configured).min(configured)
+        }
+        _ => configured,
     }
 }
 
@@ -79,6 +104,14 @@ impl Limiter {
             ))),
             in_flight: Arc::new(Semaphore::new(concurrency.max(1))),
         }
+    }
+
+    /// Sets the requests allowed per rolling minute (≥ 1).
+    pub fn set_per_minute(&self, per_minute: u32) {
+        self.window
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .set_limit(per_minute as usize);
     }
 
     /// Waits for a concurrency slot and a place in the rate window, giving up
@@ -160,6 +193,35 @@ mod tests {
         let c = limiter.acquire(far).await.expect("third waits");
         assert!(c.rate_wait >= Duration::from_secs(59), "{:?}", c.rate_wait);
         assert!(Instant::now() - start >= Duration::from_secs(60));
+    }
+
+    /// The budget shrinks to 90 % of a lower reported limit and never grows
+    /// past the configured one.
+    #[test]
+    fn budget_fits_the_reported_limit() {
+        assert_eq!(fitted_budget(120, Some(60)), 54);
+        assert_eq!(fitted_budget(120, Some(180)), 120);
+        assert_eq!(fitted_budget(120, Some(120)), 120);
+        assert_eq!(fitted_budget(300, Some(180)), 162);
+        assert_eq!(fitted_budget(120, Some(1)), 1);
+        assert_eq!(fitted_budget(120, None), 120);
+    }
+
+    /// A lowered limit holds back the send that the old limit would have let
+    /// through, counting the sends already made.
+    #[tokio::test(start_paused = true)]
+    async fn lowered_limit_applies_at_once() {
+        let limiter = Limiter::new(3, 4);
+        let near = Instant::now() + Duration::from_secs(5);
+        let _a = limiter.acquire(near).await.expect("first");
+        let _b = limiter.acquire(near).await.expect("second");
+        limiter.set_per_minute(2);
+        assert_eq!(
+            limiter.acquire(near).await.map(|_| ()),
+            Err(BudgetExhausted::Rate)
+        );
+        limiter.set_per_minute(3);
+        assert!(limiter.acquire(near).await.is_ok());
     }
 
     /// No more than `concurrency` slots are held at once.

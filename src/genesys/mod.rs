@@ -7,14 +7,16 @@
 //! - `args` / `config`: flags and the validated [`ClientConfig`].
 //! - `client`: the [`Client`] and its request loop; `oauth`: the token cache.
 //! - `limiter`, `retry`, `http`: budget, retry policy, one HTTP attempt;
-//!   `fanout`: one concurrent query per chunk of queue ids.
+//!   `fanout`: one concurrent query per chunk of queue ids, chunks halved
+//!   for the process lifetime when Genesys names a predicate limit.
 //! - `model`: tolerant serde models; `query`: [`AggregateRequest`] and pure body builders.
 //! - `queues`, `aggregates`, `observations`: the three endpoints.
 //! - `endpoint`: the API catalogue [`Endpoint`] (paths, permissions).
 //! - `observer`: instrumentation hooks; `error`: the [`Error`] type.
 //!
 //! Request cost of each call: `queues` = `max(1, ceil(queues / page_size))`,
-//! `aggregates` and `observations` = `ceil(queue_ids / chunk_size)`, plus one
+//! `aggregates` = `ceil(queue_ids / chunk_size)`, `observations` =
+//! `ceil(queue_ids / 200)` (more after a predicate-limit refusal), plus one
 //! token request whenever the cached token is missing, due for renewal
 //! (`expires_in − 60 s`) or answered with 401.
 
@@ -44,6 +46,6 @@ pub use config::ClientConfig;
 pub use endpoint::Endpoint;
 pub use error::{ApiDetail, Error, PagingStop};
 pub use observations::{MediaObs, ObservationSnapshot, QueueObs};
-pub use observer::{ApiObserver, NoopObserver, RetryReason};
+pub use observer::{ApiObserver, NoopObserver, RateLimitReport, RetryReason};
 pub use query::AggregateRequest;
 pub use queues::{Queue, QueueMedia};

@@ -145,7 +145,7 @@ pub fn snapshot_from_responses(
 }
 
 impl Client {
-    /// Observes `queue_ids` now, in `ceil(queues / chunk_size)` requests.
+    /// Observes `queue_ids` now, in `ceil(queues / chunk size)` requests (chunks of up to 200 ids).
     pub async fn observations(&self, queue_ids: &[String]) -> Result<ObservationSnapshot, Error> {
         if queue_ids.is_empty() {
             return Ok(ObservationSnapshot::default());

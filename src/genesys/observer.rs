@@ -1,5 +1,6 @@
 //! Instrumentation hooks: the client reports every HTTP attempt, retry and
-//! throttling wait to an [`ApiObserver`], which the exporter turns into metrics.
+//! throttling wait, the rate limit Genesys reports, its own budget and its
+//! chunk sizes to an [`ApiObserver`], which the exporter turns into metrics.
 
 use std::fmt;
 use std::time::Duration;
@@ -43,6 +44,18 @@ impl RetryReason {
     }
 }
 
+/// What Genesys said about its rate limit in a response's
+/// `inin-ratelimit-allowed`, `-count` and `-reset` headers (each may be absent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimitReport {
+    /// Requests the token may send per window (`inin-ratelimit-allowed`, ≥ 1).
+    pub allowed: Option<u64>,
+    /// Requests counted in the current window (`inin-ratelimit-count`).
+    pub count: Option<u64>,
+    /// Time until the window resets (`inin-ratelimit-reset`).
+    pub reset: Option<Duration>,
+}
+
 /// The outcome of an attempt that was sent but whose caller stopped waiting
 /// for it (a poll deadline, shutdown): the answer, if any, was never read.
 pub const CANCELLED: &str = "cancelled";
@@ -58,6 +71,14 @@ pub trait ApiObserver: Send + Sync + 'static {
     /// The client's own rate limiter held a request back for `wait` to keep
     /// under `--api.requests-per-minute`.
     fn throttled(&self, endpoint: Endpoint, wait: Duration);
+    /// A response carried `inin-ratelimit-*` headers.
+    fn rate_limit_reported(&self, _report: &RateLimitReport) {}
+    /// The client's budget of requests per rolling minute is now
+    /// `requests_per_minute` (at start, and when Genesys's limit changes it).
+    fn budget_changed(&self, _requests_per_minute: u32) {}
+    /// Queries to `endpoint` now carry at most `size` queue ids (at start,
+    /// and whenever a predicate limit halves it).
+    fn chunk_size_changed(&self, _endpoint: Endpoint, _size: usize) {}
 }
 
 /// Reports one HTTP attempt exactly once: with its outcome through

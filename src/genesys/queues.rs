@@ -1,11 +1,15 @@
 //! `GET /api/v2/routing/queues`: every page, following `nextUri` only when it
-//! is a relative path to the same endpoint on the API host, and conversion of
-//! queue entities to [`Queue`] (with `call` → `voice` for service levels),
-//! with broken or control characters in names replaced by U+FFFD.
+//! leads to the same endpoint on the API base's own origin (a relative path or
+//! an absolute URL), else paging by `pageNumber + 1` up to `pageCount` so that
+//! no other host is ever contacted; and conversion of queue entities to
+//! [`Queue`] (with `call` → `voice` for service levels), with broken or
+//! control characters in names replaced by U+FFFD.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 
 use reqwest::{Method, Url};
+use serde::Deserialize;
 
 use super::client::Client;
 use super::endpoint::Endpoint;
@@ -110,49 +114,117 @@ impl Client {
     }
 }
 
-/// Resolves a `nextUri` against the API base. Only a relative path to the
-/// queue listing itself is accepted; an absolute URL (any host), a
-/// protocol-relative `//host` link or another path is refused.
+/// A listing page with its paging counters (numbers, tolerant of `2.0`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListingPage {
+    #[serde(flatten)]
+    listing: QueueListing,
+    #[serde(default)]
+    page_number: Option<f64>,
+    #[serde(default)]
+    page_count: Option<f64>,
+}
+
+/// A paging counter as a page number (whole, ≥ 1), if it is one.
+fn page_counter(value: Option<f64>) -> Option<u64> {
+    value
+        .filter(|v| v.is_finite() && *v >= 1.0 && v.fract() == 0.0 && *v <= 1e9)
+        .map(|v| v as u64)
+}
+
+/// Resolves a `nextUri` against the API base. Accepted: a relative path to
+/// the queue listing itself, or an absolute URL to it on the API base's own
+/// origin (scheme, host, port) without credentials. Refused: any other host,
+/// a protocol-relative `//host` link, another path.
 pub fn resolve_next_uri(api_base: &str, next: &str) -> Result<Url, Error> {
     let refuse = || Error::UnsafeNextUri {
         uri: clean_text(next, 120),
     };
-    let listing = Endpoint::Queues.path();
-    let is_listing = next
-        .strip_prefix(listing)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'));
-    if !is_listing
-        || next
-            .chars()
-            .any(|c| c.is_control() || c == '\\' || c == '#')
+    if next
+        .chars()
+        .any(|c| c.is_control() || c == '\\' || c == '#')
     {
         return Err(refuse());
     }
-    let url = Url::parse(&format!("{api_base}{next}")).map_err(|_| refuse())?;
     let base = Url::parse(api_base).map_err(|_| refuse())?;
-    let same_origin = url.origin() == base.origin();
-    if !same_origin || url.path() != format!("{}{listing}", base.path().trim_end_matches('/')) {
+    let listing = format!(
+        "{}{}",
+        base.path().trim_end_matches('/'),
+        Endpoint::Queues.path()
+    );
+    let url = if next.starts_with('/') && !next.starts_with("//") {
+        let is_listing = next
+            .strip_prefix(Endpoint::Queues.path())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'));
+        if !is_listing {
+            return Err(refuse());
+        }
+        Url::parse(&format!("{api_base}{next}")).map_err(|_| refuse())?
+    } else {
+        let url = Url::parse(next).map_err(|_| refuse())?;
+        let is_listing = url
+            .as_str()
+            .strip_prefix(base.origin().ascii_serialization().as_str())
+            .and_then(|rest| rest.strip_prefix(listing.as_str()))
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'));
+        if !is_listing || !url.username().is_empty() || url.password().is_some() {
+            return Err(refuse());
+        }
+        url
+    };
+    if url.origin() != base.origin() || url.path() != listing {
         return Err(refuse());
     }
     Ok(url)
 }
 
+/// The listing URL `first` with its `pageNumber` set to `page`.
+fn numbered_page(first: &Url, page: u64) -> Url {
+    let mut url = first.clone();
+    let pairs: Vec<(String, String)> = first
+        .query_pairs()
+        .filter(|(k, _)| k != "pageNumber")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    {
+        let mut q = url.query_pairs_mut();
+        q.clear();
+        for (k, v) in &pairs {
+            q.append_pair(k, v);
+        }
+        q.append_pair("pageNumber", &page.to_string());
+    }
+    url
+}
+
 impl Client {
     /// Lists every queue visible to the OAuth client (all pages), optionally
     /// limited to some divisions. Costs `max(1, ceil(queues / page_size))` requests.
+    ///
+    /// Each next page is the page's `nextUri` when [`resolve_next_uri`]
+    /// accepts it; otherwise (absent, or off the API base: logged once, never
+    /// contacted) `pageNumber + 1` while it is at most `pageCount`.
     pub async fn queues(&self, division_ids: &[String]) -> Result<Vec<Queue>, Error> {
         let inner = &self.inner;
-        let mut url = query::queues_url(&inner.api_base, inner.config.page_size, division_ids)
+        let first = query::queues_url(&inner.api_base, inner.config.page_size, division_ids)
             .ok_or_else(|| Error::Config(String::from("invalid API base URL")))?;
+        let mut url = first.clone();
+        let mut page_number = 1u64;
         let mut seen_urls = HashSet::new();
         let mut seen_ids = HashSet::new();
         let mut queues = Vec::new();
         for _ in 0..MAX_PAGES {
-            let page: QueueListing = inner
+            let page: ListingPage = inner
                 .call_json(Endpoint::Queues, Method::GET, url.clone(), None)
                 .await?;
-            let count = page.entities.len();
-            for queue in page.entities.into_iter().filter_map(queue_from_entity) {
+            let count = page.listing.entities.len();
+            for queue in page
+                .listing
+                .entities
+                .into_iter()
+                .filter_map(queue_from_entity)
+            {
                 if queue.name.contains(lenient::REPLACEMENT) {
                     self.warn_repaired_once(&queue);
                 }
@@ -160,12 +232,37 @@ impl Client {
                     queues.push(queue);
                 }
             }
-            let next = match page.next_uri.filter(|n| !n.is_empty()) {
-                Some(next) if count > 0 => next,
-                _ => return Ok(queues),
+            if count == 0 {
+                return Ok(queues);
+            }
+            let current = page_counter(page.page_number).unwrap_or(page_number);
+            let page_count = page_counter(page.page_count);
+            let by_number = page_count
+                .filter(|&last| current < last)
+                .map(|_| numbered_page(&first, current + 1));
+            let linked = match page.listing.next_uri.filter(|n| !n.is_empty()) {
+                None => None,
+                Some(next) => match resolve_next_uri(&inner.api_base, &next) {
+                    Ok(link) => Some(link),
+                    Err(_) if page_count.is_some() => {
+                        if !inner.paging_logged.swap(true, Ordering::Relaxed) {
+                            tracing::warn!(
+                                next_uri = %clean_text(&next, 120),
+                                "the queue list's nextUri is not on the API base; it is never \
+                                 contacted, and paging goes by pageNumber up to pageCount instead"
+                            );
+                        }
+                        None
+                    }
+                    Err(refused) => return Err(refused),
+                },
             };
+            let Some(next_url) = linked.or(by_number) else {
+                return Ok(queues);
+            };
+            page_number = current + 1;
             seen_urls.insert(url.to_string());
-            url = resolve_next_uri(&inner.api_base, &next)?;
+            url = next_url;
             if seen_urls.contains(url.as_str()) {
                 return Err(Error::Paging {
                     endpoint: Endpoint::Queues,
@@ -259,9 +356,26 @@ mod tests {
             prefixed.as_str(),
             "https://proxy.test/genesys/api/v2/routing/queues?p=2"
         );
+        let absolute = resolve_next_uri(
+            base,
+            "http://127.0.0.1:8080/api/v2/routing/queues?pageSize=25&pageNumber=2",
+        )
+        .expect("absolute on the API origin");
+        assert_eq!(absolute, ok);
+        let prefixed_absolute = resolve_next_uri(
+            "https://proxy.test/genesys",
+            "https://proxy.test/genesys/api/v2/routing/queues?p=2",
+        )
+        .expect("absolute under the base path");
+        assert_eq!(prefixed_absolute, prefixed);
         for hostile in [
             "https://evil.test/api/v2/routing/queues?pageNumber=2",
-            "http://127.0.0.1:8080/api/v2/routing/queues?pageNumber=2",
+            "https://127.0.0.1:8080/api/v2/routing/queues?pageNumber=2",
+            "http://127.0.0.1:8081/api/v2/routing/queues?pageNumber=2",
+            "http://localhost:8080/api/v2/routing/queues?pageNumber=2",
+            "http://user:pw@127.0.0.1:8080/api/v2/routing/queues?pageNumber=2",
+            "http://127.0.0.1:8080/api/v2/users?pageNumber=2",
+            "http://127.0.0.1:8080/api/v2/routing/queues/../../users",
             "//evil.test/api/v2/routing/queues",
             "/api/v2/users?pageNumber=2",
             "/api/v2/routing/queuesX",
@@ -273,5 +387,43 @@ mod tests {
             let err = resolve_next_uri(base, hostile).expect_err(hostile);
             assert!(matches!(err, Error::UnsafeNextUri { .. }), "{err}");
         }
+        let outside = resolve_next_uri(
+            "https://proxy.test/genesys",
+            "https://proxy.test/api/v2/routing/queues?p=2",
+        );
+        assert!(outside.is_err(), "a link outside the base path is refused");
+    }
+
+    /// Numbered pages keep every other parameter and replace `pageNumber`.
+    #[test]
+    fn numbered_pages() {
+        let first = query::queues_url("http://127.0.0.1:1", 25, &["d 1".into()]).expect("url");
+        let third = numbered_page(&first, 3);
+        let pairs: Vec<(String, String)> = third
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("pageSize".to_string(), "25".to_string()),
+                ("divisionId".to_string(), "d 1".to_string()),
+                ("pageNumber".to_string(), "3".to_string()),
+            ]
+        );
+        assert_eq!(page_counter(Some(2.0)), Some(2));
+        for odd in [None, Some(0.0), Some(1.5), Some(-1.0), Some(f64::NAN)] {
+            assert_eq!(page_counter(odd), None);
+        }
+    }
+
+    /// A page's counters are read beside the listing fields.
+    #[test]
+    fn listing_page_counters() {
+        let page: ListingPage = serde_json::from_str(EXAMPLE).expect("parses");
+        assert_eq!(page.page_number, Some(1.0));
+        assert_eq!(page.page_count, Some(7.0));
+        assert_eq!(page.listing.entities.len(), 1);
+        assert!(page.listing.next_uri.is_some());
     }
 }

@@ -21,7 +21,7 @@ use genesys_exporter::exporter::snapshot::{
 use genesys_exporter::exporter::state::PollKind;
 use genesys_exporter::exporter::window::ResolvedWindow;
 use genesys_exporter::genesys::{
-    ApiObserver, Endpoint, MediaObs, ObservationSnapshot, QueueObs, RetryReason,
+    ApiObserver, Endpoint, MediaObs, ObservationSnapshot, QueueObs, RateLimitReport, RetryReason,
 };
 use genesys_exporter::kpi::{StatValues, Totals};
 
@@ -95,6 +95,13 @@ fn full_snapshot() -> String {
     metrics.request_finished(Endpoint::Aggregates, "200", Duration::from_millis(40));
     metrics.retried(Endpoint::Aggregates, RetryReason::RateLimited);
     metrics.throttled(Endpoint::Aggregates, Duration::from_secs(1));
+    metrics.rate_limit_reported(&RateLimitReport {
+        allowed: Some(300),
+        count: Some(1),
+        reset: Some(Duration::from_secs(60)),
+    });
+    metrics.budget_changed(120);
+    metrics.chunk_size_changed(Endpoint::Observations, 200);
     for kind in PollKind::ALL {
         metrics.poll_finished(kind, Duration::from_millis(20), Ok(()));
     }
