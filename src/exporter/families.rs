@@ -311,6 +311,21 @@ pub const QUEUES: Family = gauge(
     &[],
     "Queues exported (after --queues.* filters), from the last queue-list poll.",
 );
+/// `genesys_exporter_unsupported_metric`.
+pub const UNSUPPORTED_METRIC: Family = gauge(
+    "genesys_exporter_unsupported_metric",
+    &["query", "metric"],
+    "1 when the org refused this metric (HTTP 400 invalid.value) and the exporter stopped asking \
+     for it in this kind of query (aggregates or observations) for the process lifetime, else 0.",
+);
+/// `genesys_exporter_granularity_fallbacks_total`.
+pub const GRANULARITY_FALLBACKS: Family = counter(
+    "genesys_exporter_granularity_fallbacks_total",
+    &[],
+    "Window groups whose shared aggregates query came back with buckets it did not plan, or \
+     whose granularity was refused, and that are since queried one window at a time without \
+     granularity.",
+);
 /// `genesys_exporter_build_info`.
 pub const BUILD_INFO: Family = gauge(
     "genesys_exporter_build_info",
@@ -329,7 +344,7 @@ pub fn queue_families() -> impl Iterator<Item = &'static Family> {
 }
 
 /// The self-metric families, rendered per scrape.
-pub const SELF_FAMILIES: [&Family; 10] = [
+pub const SELF_FAMILIES: [&Family; 12] = [
     &UP,
     &LAST_SUCCESS,
     &POLL_DURATION,
@@ -340,6 +355,8 @@ pub const SELF_FAMILIES: [&Family; 10] = [
     &API_THROTTLED,
     &QUEUES,
     &BUILD_INFO,
+    &UNSUPPORTED_METRIC,
+    &GRANULARITY_FALLBACKS,
 ];
 
 #[cfg(test)]
@@ -371,7 +388,7 @@ mod tests {
                 f.name
             );
         }
-        assert_eq!(all.len(), 2 + 21 + 4 + 5 + 10);
+        assert_eq!(all.len(), 2 + 21 + 4 + 5 + 12);
     }
 
     /// The window families read the right totals: counts, sums in seconds,

@@ -212,6 +212,26 @@ impl Error {
         }
     }
 
+    /// The value a 400 `invalid.value` names ("Value [X] is not valid for
+    /// field type [T]…"), e.g. a metric or granularity the org refuses.
+    pub fn invalid_value(&self) -> Option<&str> {
+        let Error::Rejected {
+            status: 400,
+            detail,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        if detail.code.as_deref() != Some("invalid.value") {
+            return None;
+        }
+        let message = detail.message.as_deref()?;
+        let rest = message.strip_prefix("Value [")?;
+        let end = rest.find(']')?;
+        Some(&rest[..end]).filter(|v| !v.is_empty())
+    }
+
     /// A short label for the kind of failure, for logs and the `kind` label
     /// of metrics. Always exactly one of [`Error::KINDS`]:
     ///
@@ -422,6 +442,35 @@ mod tests {
         for e in [err, perm] {
             assert!(!e.to_string().contains('\n'));
         }
+    }
+
+    /// A 400 `invalid.value` names its value; other errors name none.
+    #[test]
+    fn invalid_value_names_the_value() {
+        let rejected = |code: &str, message: &str| Error::Rejected {
+            endpoint: Endpoint::Aggregates,
+            status: 400,
+            detail: ApiDetail {
+                message: Some(message.into()),
+                code: Some(code.into()),
+                context_id: None,
+            },
+        };
+        let e = rejected(
+            "invalid.value",
+            "Value [tShortAbandon] is not valid for field type [ConversationAggregateMetric]. \
+             Allowable values are: nOffered",
+        );
+        assert_eq!(e.invalid_value(), Some("tShortAbandon"));
+        assert_eq!(
+            rejected("bad.request", "Value [x] is not valid").invalid_value(),
+            None
+        );
+        assert_eq!(
+            rejected("invalid.value", "Value [] is not valid").invalid_value(),
+            None
+        );
+        assert_eq!(Error::Config("Value [x]".into()).invalid_value(), None);
     }
 
     /// Untrusted text loses control characters and is shortened.

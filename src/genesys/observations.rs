@@ -147,11 +147,23 @@ pub fn snapshot_from_responses(
 impl Client {
     /// Observes `queue_ids` now, in `ceil(queues / chunk_size)` requests.
     pub async fn observations(&self, queue_ids: &[String]) -> Result<ObservationSnapshot, Error> {
+        self.observations_with_metrics(queue_ids, &query::OBSERVATION_METRICS)
+            .await
+    }
+
+    /// [`Client::observations`] requesting only `metrics`.
+    pub async fn observations_with_metrics(
+        &self,
+        queue_ids: &[String],
+        metrics: &[&str],
+    ) -> Result<ObservationSnapshot, Error> {
         if queue_ids.is_empty() {
             return Ok(ObservationSnapshot::default());
         }
         let responses: Vec<ObservationResponse> = self
-            .post_chunked(Endpoint::Observations, queue_ids, query::observation_body)
+            .post_chunked(Endpoint::Observations, queue_ids, |chunk| {
+                query::observation_body_with(chunk, metrics)
+            })
             .await?;
         let now_ms = jiff::Timestamp::now().as_millisecond();
         Ok(snapshot_from_responses(responses, now_ms))

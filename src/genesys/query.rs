@@ -61,11 +61,20 @@ pub fn queue_filter(queue_ids: &[String], media_types: &[String]) -> Value {
 /// The `conversations/aggregates/query` body for one chunk of queue ids,
 /// grouped by `queueId` and `mediaType`, requesting every KPI metric.
 pub fn aggregate_body(req: &AggregateRequest, queue_ids: &[String]) -> Value {
+    aggregate_body_with(req, queue_ids, &AGGREGATE_METRICS)
+}
+
+/// [`aggregate_body`] requesting only `metrics` (an org may refuse some).
+pub fn aggregate_body_with(
+    req: &AggregateRequest,
+    queue_ids: &[String],
+    metrics: &[&str],
+) -> Value {
     let mut body = json!({
         "interval": timefmt::format_interval(req.start_ms, req.end_ms),
         "groupBy": ["queueId", "mediaType"],
         "filter": queue_filter(queue_ids, &req.media_types),
-        "metrics": AGGREGATE_METRICS,
+        "metrics": metrics,
     });
     if let Some(g) = req.granularity_ms.filter(|g| *g > 0) {
         body["granularity"] = json!(timefmt::format_duration(g));
@@ -78,9 +87,14 @@ pub fn aggregate_body(req: &AggregateRequest, queue_ids: &[String]) -> Value {
 
 /// The `queues/observations/query` body for one chunk of queue ids.
 pub fn observation_body(queue_ids: &[String]) -> Value {
+    observation_body_with(queue_ids, &OBSERVATION_METRICS)
+}
+
+/// [`observation_body`] requesting only `metrics` (an org may refuse some).
+pub fn observation_body_with(queue_ids: &[String], metrics: &[&str]) -> Value {
     json!({
         "filter": queue_filter(queue_ids, &[]),
-        "metrics": OBSERVATION_METRICS,
+        "metrics": metrics,
     })
 }
 
@@ -166,6 +180,23 @@ mod tests {
         );
         assert!(body.get("groupBy").is_none());
         assert_eq!(body["metrics"][3], "oLongestWaiting");
+    }
+
+    /// A reduced metric list replaces the full one in both bodies.
+    #[test]
+    fn reduced_metric_lists() {
+        let req = AggregateRequest {
+            start_ms: 0,
+            end_ms: 60_000,
+            granularity_ms: None,
+            time_zone: None,
+            queue_ids: ids(1),
+            media_types: vec![],
+        };
+        let agg = aggregate_body_with(&req, &req.queue_ids, &["nOffered"]);
+        assert_eq!(agg["metrics"], json!(["nOffered"]));
+        let obs = observation_body_with(&ids(1), &["oWaiting", "oAlerting"]);
+        assert_eq!(obs["metrics"], json!(["oWaiting", "oAlerting"]));
     }
 
     /// Division ids are repeated query keys and values are encoded.
