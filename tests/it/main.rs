@@ -11,6 +11,7 @@ mod exporter_e2e;
 mod exporter_resilience;
 mod exporter_web;
 mod provisioning_lint;
+mod real_org;
 mod report_cli;
 mod rules_lint;
 mod sim_aggregates;
