@@ -121,7 +121,7 @@ impl Client {
         }
         let responses: Vec<AggregateResponse> = self
             .post_chunked(Endpoint::Aggregates, &req.queue_ids, |chunk| {
-                query::aggregate_body_with(req, chunk, metrics)
+                query::aggregate_body(req, chunk, metrics)
             })
             .await?;
         Ok(series_from_responses(req, responses))

@@ -162,7 +162,7 @@ impl Client {
         }
         let responses: Vec<ObservationResponse> = self
             .post_chunked(Endpoint::Observations, queue_ids, |chunk| {
-                query::observation_body_with(chunk, metrics)
+                query::observation_body(chunk, metrics)
             })
             .await?;
         let now_ms = jiff::Timestamp::now().as_millisecond();

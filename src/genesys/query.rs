@@ -5,7 +5,6 @@
 use reqwest::Url;
 use serde_json::{json, Value};
 
-use crate::kpi::AGGREGATE_METRICS;
 use crate::timefmt;
 
 /// The observation metrics requested: per queue × media counts and the longest
@@ -59,17 +58,9 @@ pub fn queue_filter(queue_ids: &[String], media_types: &[String]) -> Value {
 }
 
 /// The `conversations/aggregates/query` body for one chunk of queue ids,
-/// grouped by `queueId` and `mediaType`, requesting every KPI metric.
-pub fn aggregate_body(req: &AggregateRequest, queue_ids: &[String]) -> Value {
-    aggregate_body_with(req, queue_ids, &AGGREGATE_METRICS)
-}
-
-/// [`aggregate_body`] requesting only `metrics` (an org may refuse some).
-pub fn aggregate_body_with(
-    req: &AggregateRequest,
-    queue_ids: &[String],
-    metrics: &[&str],
-) -> Value {
+/// grouped by `queueId` and `mediaType`, requesting `metrics` (normally
+/// every KPI metric, [`crate::kpi::AGGREGATE_METRICS`]; fewer when the org refuses some).
+pub fn aggregate_body(req: &AggregateRequest, queue_ids: &[String], metrics: &[&str]) -> Value {
     let mut body = json!({
         "interval": timefmt::format_interval(req.start_ms, req.end_ms),
         "groupBy": ["queueId", "mediaType"],
@@ -85,13 +76,10 @@ pub fn aggregate_body_with(
     body
 }
 
-/// The `queues/observations/query` body for one chunk of queue ids.
-pub fn observation_body(queue_ids: &[String]) -> Value {
-    observation_body_with(queue_ids, &OBSERVATION_METRICS)
-}
-
-/// [`observation_body`] requesting only `metrics` (an org may refuse some).
-pub fn observation_body_with(queue_ids: &[String], metrics: &[&str]) -> Value {
+/// The `queues/observations/query` body for one chunk of queue ids,
+/// requesting `metrics` (normally [`OBSERVATION_METRICS`]; fewer when the
+/// org refuses some).
+pub fn observation_body(queue_ids: &[String], metrics: &[&str]) -> Value {
     json!({
         "filter": queue_filter(queue_ids, &[]),
         "metrics": metrics,
@@ -116,6 +104,7 @@ pub fn queues_url(api_base: &str, page_size: u32, division_ids: &[String]) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kpi::AGGREGATE_METRICS;
 
     fn ids(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("q{i}")).collect()
@@ -132,7 +121,7 @@ mod tests {
             queue_ids: ids(2),
             media_types: vec![],
         };
-        let body = aggregate_body(&req, &req.queue_ids);
+        let body = aggregate_body(&req, &req.queue_ids, &AGGREGATE_METRICS);
         assert_eq!(
             body["interval"],
             "2025-03-12T00:00:00.000Z/2025-03-12T13:05:00.000Z"
@@ -156,7 +145,7 @@ mod tests {
             queue_ids: ids(1),
             media_types: vec!["voice".into(), "chat".into()],
         };
-        let body = aggregate_body(&req, &req.queue_ids);
+        let body = aggregate_body(&req, &req.queue_ids, &AGGREGATE_METRICS);
         assert_eq!(body["granularity"], "PT30M");
         assert_eq!(body["timeZone"], "Europe/Berlin");
         assert_eq!(body["filter"]["type"], "and");
@@ -173,7 +162,7 @@ mod tests {
     /// Observation bodies carry only queueId predicates and valid metrics.
     #[test]
     fn observation_body_shape() {
-        let body = observation_body(&ids(3));
+        let body = observation_body(&ids(3), &OBSERVATION_METRICS);
         assert_eq!(
             body["filter"]["predicates"].as_array().map(Vec::len),
             Some(3)
@@ -193,9 +182,9 @@ mod tests {
             queue_ids: ids(1),
             media_types: vec![],
         };
-        let agg = aggregate_body_with(&req, &req.queue_ids, &["nOffered"]);
+        let agg = aggregate_body(&req, &req.queue_ids, &["nOffered"]);
         assert_eq!(agg["metrics"], json!(["nOffered"]));
-        let obs = observation_body_with(&ids(1), &["oWaiting", "oAlerting"]);
+        let obs = observation_body(&ids(1), &["oWaiting", "oAlerting"]);
         assert_eq!(obs["metrics"], json!(["oWaiting", "oAlerting"]));
     }
 
