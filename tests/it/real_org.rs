@@ -5,7 +5,9 @@
 //! truth folded from the simulator's event log, nothing is NaN, exactly the
 //! served rows exist and `genesys_up` is 1 after the first polls.
 //!
-//! Adding a variant is one `case!` line.
+//! Adding a variant is one line in `case!` (with its `///` sentence); what
+//! the exporter must report (refused metrics, absent families, a granularity
+//! fallback) follows from the variants.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -33,104 +35,116 @@ const FLAGS: &[&str] = &[
     "30m,1h,today",
 ];
 
-/// One variant of the matrix: how the org answers, and which refused
-/// metric (query kind, metric) the exporter must report.
-struct Case {
-    variants: Variants,
-    refused: Option<(&'static str, &'static str)>,
-    /// Window families the refused metric makes absent.
-    absent: &'static [&'static str],
-    /// True when the variant must make the exporter split its shared query.
-    falls_back: bool,
-}
+/// The Genesys metrics each window family is built from (README, "Window
+/// gauges"): a refused metric makes the families reading it absent.
+const SOURCES: [(&str, &[&str]); 21] = [
+    ("genesys_queue_offered", &["nOffered"]),
+    ("genesys_queue_answered", &["tAnswered"]),
+    ("genesys_queue_abandoned", &["tAbandon"]),
+    ("genesys_queue_short_abandoned", &["tShortAbandon"]),
+    ("genesys_queue_flowouts", &["tFlowOut"]),
+    ("genesys_queue_transferred", &["nTransferred"]),
+    ("genesys_queue_handled", &["tHandle"]),
+    ("genesys_queue_answer_time_seconds", &["tAnswered"]),
+    ("genesys_queue_handle_time_seconds", &["tHandle"]),
+    ("genesys_queue_wait_time_seconds", &["tWait"]),
+    ("genesys_queue_waited", &["tWait"]),
+    ("genesys_queue_talk_time_seconds", &["tTalkComplete"]),
+    ("genesys_queue_talked", &["tTalkComplete"]),
+    ("genesys_queue_hold_time_seconds", &["tHeldComplete"]),
+    ("genesys_queue_held", &["tHeldComplete"]),
+    ("genesys_queue_acw_time_seconds", &["tAcw"]),
+    ("genesys_queue_wrapped_up", &["tAcw"]),
+    ("genesys_queue_service_level_met", &["oServiceLevel"]),
+    ("genesys_queue_service_level_eligible", &["oServiceLevel"]),
+    ("genesys_queue_abandon_ratio", &["tAbandon", "nOffered"]),
+    ("genesys_queue_service_level_ratio", &["oServiceLevel"]),
+];
 
+/// The metrics queue observations may ask for; every other refused metric
+/// is an aggregates metric.
+const OBSERVATION_METRICS: [&str; 7] = [
+    "oWaiting",
+    "oInteracting",
+    "oAlerting",
+    "oLongestWaiting",
+    "oMemberUsers",
+    "oActiveUsers",
+    "oOnQueueUsers",
+];
+
+/// Default variants changed by `f`.
 fn variants(f: impl FnOnce(&mut Variants)) -> Variants {
     let mut v = Variants::default();
     f(&mut v);
     v
 }
 
+/// Default variants refusing `metric`.
+fn refusing(metric: &str) -> Variants {
+    variants(|v| v.reject_metrics = vec![metric.to_owned()])
+}
+
+/// One test per variant: `case! { /// what it proves \n name: variants; }`.
 macro_rules! case {
-    ($(#[$doc:meta])* $name:ident, $case:expr) => {
+    ($($(#[$doc:meta])* $name:ident: $variants:expr;)*) => {$(
         $(#[$doc])*
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
-            check($case).await;
+            check($variants).await;
         }
-    };
+    )*};
 }
 
-case!(
+case! {
     /// Buckets aligned to clock multiples of the granularity.
-    real_org_bucket_alignment_clock,
-    Case {
-        variants: variants(|v| v.bucket_alignment = BucketAlignment::Clock),
-        refused: None,
-        absent: &[],
-        falls_back: false,
-    }
-);
-case!(
-    /// Only hourly and daily granularities accepted: the shared `PT30M` query
-    /// is refused and the windows are queried one at a time.
-    real_org_granularities,
-    Case {
-        variants: variants(|v| v.granularities = Some(vec!["PT1H".into(), "P1D".into()])),
-        refused: None,
-        absent: &[],
-        falls_back: true,
-    }
-);
-case!(
+    real_org_bucket_alignment_clock: variants(|v| v.bucket_alignment = BucketAlignment::Clock);
+    /// Only hourly and daily granularities: the shared `PT30M` query is refused.
+    real_org_granularities: variants(|v| v.granularities = Some(vec!["PT1H".into(), "P1D".into()]));
     /// Every queue lists all five media and observations answer every group.
-    real_org_media_settings_all,
-    Case {
-        variants: variants(|v| v.media_settings = MediaSettingsMode::All),
-        refused: None,
-        absent: &[],
-        falls_back: false,
-    }
-);
-case!(
+    real_org_media_settings_all: variants(|v| v.media_settings = MediaSettingsMode::All);
     /// The `real-org` preset with a relative `nextUri`.
-    real_org_preset_relative_next_uri,
-    Case {
-        variants: Variants {
-            next_uri: NextUri::Relative,
-            ..Variants::preset(Preset::RealOrg)
-        },
-        refused: None,
-        absent: &[],
-        falls_back: false,
-    }
-);
-case!(
+    real_org_preset_relative_next_uri: Variants { next_uri: NextUri::Relative, ..Variants::preset(Preset::RealOrg) };
     /// `oLongestWaiting` refused by observations.
-    real_org_reject_longest_waiting,
-    Case {
-        variants: variants(|v| v.reject_metrics = vec!["oLongestWaiting".into()]),
-        refused: Some(("observations", "oLongestWaiting")),
-        absent: &[],
-        falls_back: false,
-    }
-);
-case!(
+    real_org_reject_longest_waiting: refusing("oLongestWaiting");
     /// `tShortAbandon` refused by aggregates: only its own gauge is absent.
-    real_org_reject_short_abandon,
-    Case {
-        variants: variants(|v| v.reject_metrics = vec!["tShortAbandon".into()]),
-        refused: Some(("aggregates", "tShortAbandon")),
-        absent: &["genesys_queue_short_abandoned"],
-        falls_back: false,
-    }
-);
+    real_org_reject_short_abandon: refusing("tShortAbandon");
+}
 
-async fn check(case: Case) {
+/// Runs the simulator with `variants` and the exporter against it, and
+/// checks the first complete scrape against ground truth.
+async fn check(variants: Variants) {
+    let refused: Vec<(&str, String)> = variants
+        .reject_metrics
+        .iter()
+        .map(|m| {
+            let kind = if OBSERVATION_METRICS.contains(&m.as_str()) {
+                "observations"
+            } else {
+                "aggregates"
+            };
+            (kind, m.clone())
+        })
+        .collect();
+    let absent: Vec<&str> = SOURCES
+        .iter()
+        .filter(|(_, sources)| {
+            sources
+                .iter()
+                .any(|s| refused.iter().any(|(k, m)| *k == "aggregates" && m == s))
+        })
+        .map(|(family, _)| *family)
+        .collect();
+    // The windows 30m and 1h share one PT30M query unless it is refused.
+    let falls_back = variants
+        .granularities
+        .as_ref()
+        .is_some_and(|g| !g.iter().any(|g| g == "PT30M"));
     let org = SimConfig {
         queues: 5,
         traffic_scale: 2.0,
         traffic_profile: TrafficProfile::Flat,
-        variants: case.variants,
+        variants,
         ..SimConfig::default()
     };
     let sim = start_roomy_sim(org).await;
@@ -175,11 +189,7 @@ async fn check(case: Case) {
                     ("window", label),
                 ];
                 for (family, want) in expected_window(&model, &q.id, &m.media_type, start, end) {
-                    let want = if case.absent.contains(&family) {
-                        None
-                    } else {
-                        want
-                    };
+                    let want = if absent.contains(&family) { None } else { want };
                     let got = value(&samples, family, &labels);
                     match (want, got) {
                         (Some(w), Some(g)) => {
@@ -238,18 +248,20 @@ async fn check(case: Case) {
             .into_iter()
             .filter(|s| s.label("query") == kind)
         {
-            let refused = case.refused == Some((kind, s.label("metric")));
-            assert_eq!(s.value, f64::from(u8::from(refused)), "{s:?}");
+            let is_refused = refused
+                .iter()
+                .any(|(k, m)| *k == kind && m == s.label("metric"));
+            assert_eq!(s.value, f64::from(u8::from(is_refused)), "{s:?}");
         }
     }
-    if let Some((kind, metric)) = case.refused {
-        let labels = [("query", kind), ("metric", metric)];
+    for (kind, metric) in &refused {
+        let labels = [("query", *kind), ("metric", metric.as_str())];
         assert_eq!(
             value(&samples, "genesys_exporter_unsupported_metric", &labels),
             Some(1.0)
         );
     }
-    if case.refused == Some(("observations", "oLongestWaiting")) {
+    if refused.iter().any(|(_, m)| m == "oLongestWaiting") {
         // Without the metric the age of a waiting interaction is unknown: the
         // gauge says 0 only where nothing waits.
         for s in named(&samples, "genesys_queue_longest_waiting_seconds") {
@@ -271,7 +283,7 @@ async fn check(case: Case) {
         &[],
     )
     .expect("fallback counter");
-    if case.falls_back {
+    if falls_back {
         assert!(fallbacks >= 1.0, "the refused granularity was counted");
     }
     exporter.stop().await;
