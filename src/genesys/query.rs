@@ -79,11 +79,19 @@ pub fn aggregate_body(req: &AggregateRequest, queue_ids: &[String], metrics: &[&
 /// The `queues/observations/query` body for one chunk of queue ids,
 /// requesting `metrics` (normally [`OBSERVATION_METRICS`]; fewer when the
 /// org refuses some).
+///
+/// Without `oLongestWaiting` the body asks for `detailMetrics: ["oWaiting"]`
+/// instead: the oldest waiting interaction's `observationDate` gives the
+/// longest wait.
 pub fn observation_body(queue_ids: &[String], metrics: &[&str]) -> Value {
-    json!({
+    let mut body = json!({
         "filter": queue_filter(queue_ids, &[]),
         "metrics": metrics,
-    })
+    });
+    if !metrics.contains(&"oLongestWaiting") && metrics.contains(&"oWaiting") {
+        body["detailMetrics"] = json!(["oWaiting"]);
+    }
+    body
 }
 
 /// The first queue-listing page URL: `pageSize`, `pageNumber=1`, and one
@@ -186,6 +194,9 @@ mod tests {
         assert_eq!(agg["metrics"], json!(["nOffered"]));
         let obs = observation_body(&ids(1), &["oWaiting", "oAlerting"]);
         assert_eq!(obs["metrics"], json!(["oWaiting", "oAlerting"]));
+        assert_eq!(obs["detailMetrics"], json!(["oWaiting"]));
+        let full = observation_body(&ids(1), &OBSERVATION_METRICS);
+        assert!(full.get("detailMetrics").is_none());
     }
 
     /// Division ids are repeated query keys and values are encoded.
