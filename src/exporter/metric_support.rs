@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use super::families::WINDOW_FAMILIES;
+use super::families::{self, WINDOW_FAMILIES};
 use crate::genesys::{self, OBSERVATION_METRICS};
 use crate::kpi::{StatValues, Totals, AGGREGATE_METRICS};
 
@@ -40,6 +40,14 @@ impl QueryKind {
         }
     }
 }
+
+/// The real-time families and the observation metric each shows.
+const REALTIME_SOURCES: [(&str, &str); 4] = [
+    ("oWaiting", families::WAITING.name),
+    ("oInteracting", families::INTERACTING.name),
+    ("oAlerting", families::ALERTING.name),
+    ("oOnQueueUsers", families::AGENTS.name),
+];
 
 /// The metric of `asked` that a 400 `invalid.value` answer names, if any.
 pub fn rejected_metric(err: &genesys::Error, asked: &[&'static str]) -> Option<&'static str> {
@@ -128,6 +136,17 @@ impl MetricSupport {
         hidden
     }
 
+    /// Real-time families left out because the observation metric they
+    /// show was refused (`oLongestWaiting` has a stand-in and hides nothing).
+    pub fn hidden_realtime_families(&self) -> Vec<&'static str> {
+        let rejected = self.lock();
+        REALTIME_SOURCES
+            .iter()
+            .filter(|(metric, _)| rejected.contains(&(QueryKind::Observations, *metric)))
+            .map(|(_, family)| *family)
+            .collect()
+    }
+
     /// True when `metric` of `kind` was refused.
     pub fn is_rejected(&self, kind: QueryKind, metric: &str) -> bool {
         self.lock().iter().any(|(k, m)| *k == kind && *m == metric)
@@ -178,6 +197,12 @@ mod tests {
             AGGREGATE_METRICS.len()
         );
         assert!(support.hidden_window_families().is_empty());
+        assert!(support.hidden_realtime_families().is_empty());
+        support.learn(QueryKind::Observations, &invalid("oAlerting"), &now);
+        assert_eq!(
+            support.hidden_realtime_families(),
+            ["genesys_queue_alerting"]
+        );
     }
 
     /// Errors that do not name a requested metric teach nothing.

@@ -56,6 +56,8 @@ struct WindowAnswer {
 struct ObservationAnswer {
     observations: ObservationSnapshot,
     queried: HashSet<String>,
+    /// Real-time families left out because the metric they show is refused.
+    hidden: Vec<&'static str>,
 }
 
 /// The three polls against the Genesys API, run by [`run_loop`].
@@ -373,6 +375,7 @@ impl Poller {
         let entry = Arc::new(ObservationAnswer {
             observations,
             queried: ids.into_iter().collect(),
+            hidden: self.support.hidden_realtime_families(),
         });
         self.publish_with(
             PollKind::Observations,
@@ -444,7 +447,7 @@ fn render_windows(set: &QueueSet, answer: &WindowAnswer, f: &QueueFilter) -> Ren
 fn render_realtime(set: &QueueSet, answer: &ObservationAnswer, f: &QueueFilter) -> Rendered {
     let set = set.retain_ids(&answer.queried);
     let snap = realtime_snapshot(&set, &answer.observations, |m| f.keeps_media(m));
-    render::render_realtime(&snap)
+    render::render_realtime_except(&snap, &answer.hidden)
 }
 
 async fn blocking<T: Send + 'static>(

@@ -109,6 +109,8 @@ case! {
     real_org_reject_longest_waiting: refusing("oLongestWaiting");
     /// `tShortAbandon` refused by aggregates: only its own gauge is absent.
     real_org_reject_short_abandon: refusing("tShortAbandon");
+    /// `oAlerting` refused by observations: only its own gauge is absent.
+    real_org_reject_alerting: refusing("oAlerting");
 }
 
 /// Runs the simulator with `variants` and the exporter against it, and
@@ -230,14 +232,21 @@ async fn check(variants: Variants) {
             })
             .collect()
     };
-    for family in [
-        "genesys_queue_service_level_target_ratio",
-        "genesys_queue_service_level_threshold_seconds",
-        "genesys_queue_waiting",
-        "genesys_queue_interacting",
-        "genesys_queue_alerting",
+    for (family, source) in [
+        ("genesys_queue_service_level_target_ratio", ""),
+        ("genesys_queue_service_level_threshold_seconds", ""),
+        ("genesys_queue_waiting", "oWaiting"),
+        ("genesys_queue_interacting", "oInteracting"),
+        ("genesys_queue_alerting", "oAlerting"),
     ] {
-        assert_eq!(pairs(family), served, "{family}: served media only");
+        if refused.iter().any(|(_, m)| m == source) {
+            assert!(
+                pairs(family).is_empty(),
+                "{family}: absent without {source}"
+            );
+        } else {
+            assert_eq!(pairs(family), served, "{family}: served media only");
+        }
     }
     for s in &samples {
         assert!(s.value.is_finite(), "non-finite sample {s:?}");
