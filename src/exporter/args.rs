@@ -118,7 +118,7 @@ pub struct ExporterArgs {
     pub queues_division: Vec<String>,
 
     /// Only export these analytics media types (voice, callback, chat, email,
-    /// message, …); default: every media type each queue is configured for.
+    /// message, …); default: every media type each queue serves.
     #[arg(
         long = "media-types",
         env = "GENESYS_EXPORTER_MEDIA_TYPES",
