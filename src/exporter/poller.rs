@@ -144,6 +144,8 @@ impl Poller {
             .collect();
         let offered = self.offered_lately(&ids).await?;
         lock(&self.served).note_series(&offered);
+        // Held while installing, so a served-media refresh never installs
+        // an older listing after this one.
         let mut last = self.listed.lock().await;
         *last = Some(listed.clone());
         self.install_queue_set(listed).await
