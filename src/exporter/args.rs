@@ -145,13 +145,23 @@ pub struct ExporterArgs {
     pub queues_division: Vec<String>,
 
     /// Only export these analytics media types (voice, callback, chat, email,
-    /// message, …); default: every media type each queue is configured for.
+    /// message, …); default: every media type each queue serves.
     #[arg(
         long = "media-types",
         env = "GENESYS_EXPORTER_MEDIA_TYPES",
         value_delimiter = ','
     )]
     pub media_types: Vec<String>,
+
+    /// Granularities a query shared by several windows may use (each 1m–1d;
+    /// the org must accept them): 15m, 30m, 1h and 1d are known to work.
+    #[arg(
+        long = "api.granularities",
+        env = "GENESYS_EXPORTER_API_GRANULARITIES",
+        value_delimiter = ',',
+        default_value = "15m,30m,1h,1d"
+    )]
+    pub granularities: Vec<String>,
 
     /// Run the embedded Genesys API simulator on a loopback port and export it
     /// (no credentials needed).

@@ -21,6 +21,8 @@ const DAY: u64 = 86_400;
 
 /// `--poll.interval`, `--poll.queues-interval` and (or 0) `--poll.observations-interval`.
 pub const POLL_RANGE: DurationRange = DurationRange::new(1, DAY);
+/// Each of `--api.granularities`: a minute up to a day.
+pub const GRANULARITY_RANGE: DurationRange = DurationRange::new(60, DAY);
 /// `--window.delay`: 0 up to a day.
 pub const DELAY_RANGE: DurationRange = DurationRange::new(0, DAY);
 /// `--window.align`: 1s up to a day.
@@ -203,6 +205,17 @@ impl Config {
                 ),
             );
         }
+        let granularities: Vec<Option<Duration>> = clean_list(&args.granularities)
+            .iter()
+            .map(|g| {
+                p.duration(
+                    g,
+                    "--api.granularities",
+                    "API_GRANULARITIES",
+                    GRANULARITY_RANGE,
+                )
+            })
+            .collect();
         let specs = parse_windows(&args.windows, &mut p.errors);
         let tz = time_zone(&args.time_zone, &mut p);
         let include = regex(
@@ -240,7 +253,8 @@ impl Config {
                 delay.ok_or_else(internal)?,
                 align.ok_or_else(internal)?,
                 tz.ok_or_else(internal)?,
-            ),
+            )
+            .with_granularities(&granularities.into_iter().flatten().collect::<Vec<_>>()),
             max_staleness: max_staleness.ok_or_else(internal)?,
             filter: QueueFilter {
                 include,
@@ -484,6 +498,25 @@ mod tests {
         let cli = Cli::try_parse_from(std::iter::once("x").chain(flags.iter().copied()))
             .expect("clap accepts the flags");
         Config::from_args(&cli.args)
+    }
+
+    /// `--api.granularities` replaces the known-good list; each entry is
+    /// range-checked and named in the error.
+    #[test]
+    fn granularities_flag() {
+        let default = parse(&[]).expect("defaults");
+        assert_eq!(
+            default.windows.granularities_ms(),
+            [900_000, 1_800_000, 3_600_000, 86_400_000]
+        );
+        let wide = parse(&["--api.granularities", "10m,1h"]).expect("valid");
+        assert_eq!(wide.windows.granularities_ms(), [600_000, 3_600_000]);
+        let errs = parse(&["--api.granularities", "30s"]).expect_err("too short");
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("--api.granularities (GENESYS_EXPORTER_API_GRANULARITIES)"),
+            "{errs:?}"
+        );
     }
 
     /// The defaults are the documented ones.

@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 
 use crate::genesys::ClientConfig;
 use crate::secret::Secret;
-use crate::simulator::{self, SimConfig, SimHandle, TrafficProfile};
+use crate::simulator::{self, Preset, SimConfig, SimHandle, TrafficProfile, Variants};
 
 /// The running embedded simulator.
 #[derive(Debug)]
@@ -20,10 +20,19 @@ impl DemoSim {
     }
 }
 
+/// The real-org variants the demo's simulator answers with: the `real-org`
+/// preset, so a new user sees the most realistic path (all five media per
+/// queue, clock-aligned buckets, a short granularity list, absolute
+/// `nextUri`, per-endpoint predicate limits).
+fn demo_variants() -> Variants {
+    Variants::preset(Preset::RealOrg)
+}
+
 /// Starts the simulator on 127.0.0.1 (a free port) and configures the client for it.
 pub async fn start() -> Result<(ClientConfig, DemoSim), String> {
     let config = SimConfig {
         traffic_profile: TrafficProfile::Flat,
+        variants: demo_variants(),
         ..SimConfig::default()
     };
     let listener = TcpListener::bind("127.0.0.1:0")

@@ -358,6 +358,21 @@ pub const HTTP_CONNECTIONS_OPEN: Family = gauge(
     &[],
     "HTTP connections open now (at most --web.max-connections per listen address).",
 );
+/// `genesys_exporter_unsupported_metric`.
+pub const UNSUPPORTED_METRIC: Family = gauge(
+    "genesys_exporter_unsupported_metric",
+    &["query", "metric"],
+    "1 when the org refused this metric (HTTP 400 invalid.value) and the exporter stopped asking \
+     for it in this kind of query (aggregates or observations) for the process lifetime, else 0.",
+);
+/// `genesys_exporter_granularity_fallbacks_total`.
+pub const GRANULARITY_FALLBACKS: Family = counter(
+    "genesys_exporter_granularity_fallbacks_total",
+    &[],
+    "Window groups whose shared aggregates query came back with buckets it did not plan, or \
+     whose granularity was refused, and that are since queried one window at a time without \
+     granularity.",
+);
 /// `genesys_exporter_build_info`.
 pub const BUILD_INFO: Family = gauge(
     "genesys_exporter_build_info",
@@ -376,7 +391,7 @@ pub fn queue_families() -> impl Iterator<Item = &'static Family> {
 }
 
 /// The self-metric families, rendered per scrape.
-pub const SELF_FAMILIES: [&Family; 17] = [
+pub const SELF_FAMILIES: [&Family; 19] = [
     &UP,
     &LAST_SUCCESS,
     &POLL_DURATION,
@@ -394,6 +409,8 @@ pub const SELF_FAMILIES: [&Family; 17] = [
     &HTTP_CONNECTIONS_CLOSED,
     &HTTP_CONNECTIONS_OPEN,
     &BUILD_INFO,
+    &UNSUPPORTED_METRIC,
+    &GRANULARITY_FALLBACKS,
 ];
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! Turning API answers into snapshot inputs (pure): the queue list into the
-//! exported queue set (name filter, media filter), and aggregate buckets into
-//! per-window totals following the poll's query plan.
+//! exported queue set (name filter, media filter, served media), and
+//! aggregate buckets into per-window totals following the poll's query plan.
 
 use std::sync::Arc;
 
 use super::config::QueueFilter;
+use super::served_media::ServedMedia;
 use super::snapshot::{MediaInfo, QueueInfo, QueueSet, WindowTotals};
 use super::window::QueryPlan;
 use crate::genesys::{Queue, QueueMediaSeries};
@@ -27,8 +28,30 @@ pub fn fold_answers(plan: &QueryPlan, answers: &[Vec<QueueMediaSeries>]) -> Wind
     totals
 }
 
-/// Applies the name filter and converts the queue list into the exported set.
-pub fn queue_set(queues: Vec<Queue>, filter: &QueueFilter) -> QueueSet {
+/// The buckets of the plan's shared queries that are not ones they planned,
+/// as (query index, start, end): a poll with any must not be folded.
+pub fn unplanned_buckets(
+    plan: &QueryPlan,
+    answers: &[Vec<QueueMediaSeries>],
+) -> Vec<(usize, i64, i64)> {
+    let mut out = Vec::new();
+    for (qi, series_list) in answers.iter().enumerate() {
+        let Some(q) = plan.queries.get(qi) else {
+            continue;
+        };
+        for b in series_list.iter().flat_map(|s| &s.buckets) {
+            if !q.planned_bucket(b.start_ms, b.end_ms) {
+                out.push((qi, b.start_ms, b.end_ms));
+            }
+        }
+    }
+    out
+}
+
+/// Applies the name filter and converts the queue list into the exported
+/// set; each queue keeps only the media it serves (its `mediaSettings` keys
+/// give the service-level settings of those).
+pub fn queue_set(queues: Vec<Queue>, filter: &QueueFilter, served: &ServedMedia) -> QueueSet {
     let infos = queues
         .into_iter()
         .filter(|q| filter.keeps_name(&q.name))
@@ -42,7 +65,9 @@ pub fn queue_set(queues: Vec<Queue>, filter: &QueueFilter) -> QueueSet {
             media: q
                 .media
                 .into_iter()
-                .filter(|m| filter.keeps_media(&m.media_type))
+                .filter(|m| {
+                    filter.keeps_media(&m.media_type) && served.serves(&q.id, &m.media_type)
+                })
                 .map(|m| MediaInfo {
                     media_type: Arc::from(m.media_type),
                     sl_target: m.service_level_target,
@@ -60,7 +85,7 @@ pub fn queue_set(queues: Vec<Queue>, filter: &QueueFilter) -> QueueSet {
 mod tests {
     use super::*;
     use crate::exporter::window::{PlannedQuery, ResolvedWindow};
-    use crate::genesys::{AggregateRequest, BucketTotals};
+    use crate::genesys::{AggregateRequest, BucketTotals, QueueMedia};
     use crate::kpi::{StatValues, Totals};
 
     fn offered(n: f64) -> Totals {
@@ -136,8 +161,72 @@ mod tests {
         let set = queue_set(
             vec![q("1", "Sales", ""), q("2", "Test queue", "Home")],
             &filter,
+            &ServedMedia::default(),
         );
         assert_eq!(set.len(), 1);
         assert_eq!(set.queues()[0].division, "d1");
+    }
+
+    /// Media listed in `mediaSettings` but not served create no row.
+    #[test]
+    fn keeps_served_media_only() {
+        let media = |m: &str| QueueMedia {
+            media_type: m.into(),
+            service_level_target: Some(0.8),
+            service_level_threshold_ms: Some(20_000),
+        };
+        let queue = Queue {
+            id: "q".into(),
+            name: "Sales".into(),
+            division_id: "d1".into(),
+            division_name: "Home".into(),
+            member_count: None,
+            media: vec![media("voice"), media("video"), media("chat")],
+        };
+        let served = ServedMedia::new(&["chat".to_string()]);
+        let set = queue_set(vec![queue], &QueueFilter::default(), &served);
+        let kept: Vec<_> = set.queues()[0]
+            .media
+            .iter()
+            .map(|m| m.media_type.to_string())
+            .collect();
+        assert_eq!(kept, ["chat"]);
+    }
+
+    /// Buckets a shared query did not plan are reported; planned ones are not.
+    #[test]
+    fn reports_unplanned_buckets() {
+        let plan = QueryPlan {
+            windows: vec![ResolvedWindow {
+                label: "1h".into(),
+                start_ms: 0,
+                end_ms: 3_600_000,
+            }],
+            queries: vec![PlannedQuery {
+                request: AggregateRequest {
+                    start_ms: 0,
+                    end_ms: 3_600_000,
+                    granularity_ms: Some(1_800_000),
+                    time_zone: None,
+                    queue_ids: vec![String::from("q")],
+                    media_types: Vec::new(),
+                },
+                windows: vec![0],
+            }],
+        };
+        let series = |start: i64, end: i64| QueueMediaSeries {
+            queue_id: "q".into(),
+            media_type: "voice".into(),
+            buckets: vec![BucketTotals {
+                start_ms: start,
+                end_ms: end,
+                totals: offered(1.0),
+            }],
+        };
+        assert!(unplanned_buckets(&plan, &[vec![series(1_800_000, 3_600_000)]]).is_empty());
+        assert_eq!(
+            unplanned_buckets(&plan, &[vec![series(600_000, 2_400_000)]]),
+            [(0, 600_000, 2_400_000)]
+        );
     }
 }

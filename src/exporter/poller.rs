@@ -2,8 +2,16 @@
 //! observations — each scheduled by [`run_loop`]. Each success renders a
 //! complete new part and publishes it; a new queue set re-renders the parts
 //! built from the last answers, so a removed queue vanishes at once.
+//!
+//! Each queue-list refresh also asks one cheap `nOffered` query over the last
+//! 7 days to learn the media each queue serves ([`ServedMedia`]). A metric
+//! the org refuses is dropped and the same poll retried without it
+//! ([`MetricSupport`]); a shared multi-window query answered with buckets it
+//! did not plan, or whose granularity is refused, is re-planned as one query
+//! per window and the same poll retried, so no number is ever built from
+//! mismatched buckets.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,16 +19,18 @@ use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 
 use super::config::{Config, QueueFilter};
-use super::ingest::{fold_answers, queue_set};
+use super::ingest::{fold_answers, queue_set, unplanned_buckets};
+use super::metric_support::{MetricSupport, QueryKind};
 use super::poll_error::PollError;
 use super::poll_loop::{run_loop, Outcomes, PollCycle, Schedule};
 use super::realtime::realtime_snapshot;
 use super::render::{self, Rendered};
 use super::selfmetrics::SelfMetrics;
+use super::served_media::{ServedMedia, LOOKBACK_MS};
 use super::snapshot::{window_snapshot, QueueSet, WindowTotals};
 use super::state::{PollKind, Shared};
-use super::window::ResolvedWindow;
-use crate::genesys::{Client, ObservationSnapshot};
+use super::window::{QueryPlan, ResolvedWindow};
+use crate::genesys::{AggregateRequest, Client, ObservationSnapshot, Queue, QueueMediaSeries};
 use crate::tasks::settle_all;
 
 /// Latest successful aggregates and observations answers, kept to re-render
@@ -37,6 +47,8 @@ struct WindowAnswer {
     windows: Vec<ResolvedWindow>,
     totals: WindowTotals,
     queried: HashSet<String>,
+    /// Window families left out because a metric they read is refused.
+    hidden: Vec<&'static str>,
 }
 
 /// The last observations poll and the queue ids it asked about.
@@ -44,6 +56,8 @@ struct WindowAnswer {
 struct ObservationAnswer {
     observations: ObservationSnapshot,
     queried: HashSet<String>,
+    /// Real-time families left out because the metric they show is refused.
+    hidden: Vec<&'static str>,
 }
 
 /// The three polls against the Genesys API, run by [`run_loop`].
@@ -60,6 +74,14 @@ pub struct Poller {
     /// Held while updating an answer, rendering and publishing, so parts
     /// never go backwards.
     answers: Mutex<Answers>,
+    /// The last queue listing, to rebuild the set when served media grow.
+    listed: Mutex<Option<Vec<Queue>>>,
+    /// The media each queue serves, as learnt so far.
+    served: std::sync::Mutex<ServedMedia>,
+    /// Metrics the org refuses.
+    support: MetricSupport,
+    /// Rolling window groups (by labels) queried one window at a time.
+    split: std::sync::Mutex<BTreeSet<Vec<String>>>,
 }
 
 impl Poller {
@@ -72,11 +94,15 @@ impl Poller {
     ) -> Arc<Poller> {
         Arc::new(Poller {
             client,
-            config,
             shared,
             metrics,
             queues: watch::channel(None).0,
             answers: Mutex::new(Answers::default()),
+            listed: Mutex::new(None),
+            served: std::sync::Mutex::new(ServedMedia::new(&config.filter.media_types)),
+            support: MetricSupport::default(),
+            split: std::sync::Mutex::new(BTreeSet::new()),
+            config,
         })
     }
 
@@ -111,7 +137,54 @@ impl Poller {
 
     async fn poll_queues(&self) -> Result<(), PollError> {
         let listed = self.client.queues(&self.config.filter.divisions).await?;
-        let set = Arc::new(queue_set(listed, &self.config.filter));
+        let ids: Vec<String> = listed
+            .iter()
+            .filter(|q| self.config.filter.keeps_name(&q.name))
+            .map(|q| q.id.clone())
+            .collect();
+        let offered = self.offered_lately(&ids).await?;
+        lock(&self.served).note_series(&offered);
+        // Held while installing, so a served-media refresh never installs
+        // an older listing after this one.
+        let mut last = self.listed.lock().await;
+        *last = Some(listed.clone());
+        self.install_queue_set(listed).await
+    }
+
+    /// The `nOffered` of every queue × media over the last 7 days.
+    async fn offered_lately(&self, ids: &[String]) -> Result<Vec<QueueMediaSeries>, PollError> {
+        let end = now_ms().div_euclid(60_000) * 60_000;
+        let request = AggregateRequest {
+            start_ms: end - LOOKBACK_MS,
+            end_ms: end,
+            granularity_ms: None,
+            time_zone: None,
+            queue_ids: ids.to_vec(),
+            media_types: self.config.filter.media_types.clone(),
+        };
+        Ok(self
+            .client
+            .aggregates_with_metrics(&request, &["nOffered"])
+            .await?)
+    }
+
+    /// Rebuilds the queue set from the last listing when answers showed new
+    /// served media.
+    async fn refresh_served(&self, grew: bool) -> Result<(), PollError> {
+        if !grew {
+            return Ok(());
+        }
+        let listed = self.listed.lock().await.clone();
+        match listed {
+            Some(listed) => self.install_queue_set(listed).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Publishes the queue set built from `listed` and re-renders every part.
+    async fn install_queue_set(&self, listed: Vec<Queue>) -> Result<(), PollError> {
+        let served = lock(&self.served).clone();
+        let set = Arc::new(queue_set(listed, &self.config.filter, &served));
         self.metrics.set_queues(set.len());
         let answers = self.answers.lock().await;
         self.queues.send_replace(Some(Arc::clone(&set)));
@@ -136,40 +209,156 @@ impl Poller {
 
     async fn poll_aggregates(&self) -> Result<(), PollError> {
         let ids = self.current_queues().ids();
-        let plan = self
-            .config
-            .windows
-            .plan(now_ms(), &ids, &self.config.filter.media_types);
-        // The queries run concurrently; the client's limiter paces them all.
+        // Each retry learns a refused metric or splits a window group, so
+        // the attempts are bounded by the metrics and windows there are.
+        let attempts =
+            QueryKind::Aggregates.catalogue().len() + self.config.windows.specs().len() + 1;
+        for _ in 0..attempts {
+            let split = lock(&self.split).clone();
+            let plan = self.config.windows.plan_with(
+                now_ms(),
+                &ids,
+                &self.config.filter.media_types,
+                &split,
+            );
+            let metrics = self.support.metrics(QueryKind::Aggregates);
+            let answers = match self.run_plan(&plan, &metrics).await {
+                Ok(answers) => answers,
+                Err(PollError::Api(e)) => {
+                    if self.learn_refusal(QueryKind::Aggregates, &e, &metrics)
+                        || self.refused_granularity(&plan, &e)
+                    {
+                        continue;
+                    }
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e),
+            };
+            let unplanned = unplanned_buckets(&plan, &answers);
+            if !unplanned.is_empty() {
+                for (qi, start, end) in unplanned {
+                    self.split_group(
+                        &plan,
+                        qi,
+                        &format!(
+                            "answered with bucket {} it did not plan",
+                            crate::timefmt::format_interval(start, end)
+                        ),
+                    );
+                }
+                continue;
+            }
+            let totals = fold_answers(&plan, &answers);
+            let grew = lock(&self.served).note_totals(&totals);
+            self.refresh_served(grew).await?;
+            let totals = lock(&self.served).retain_totals(totals);
+            let entry = Arc::new(WindowAnswer {
+                windows: plan.windows,
+                totals,
+                queried: ids.into_iter().collect(),
+                hidden: self.support.hidden_window_families(),
+            });
+            return self
+                .publish_with(
+                    PollKind::Aggregates,
+                    move |answers| {
+                        answers.windows = Some(Arc::clone(&entry));
+                        entry
+                    },
+                    render_windows,
+                )
+                .await;
+        }
+        Err(PollError::Lost {
+            task: "aggregates poll",
+            cause: String::from("the query plan did not settle"),
+        })
+    }
+
+    /// Runs every query of `plan` concurrently (the client's limiter paces them).
+    async fn run_plan(
+        &self,
+        plan: &QueryPlan,
+        metrics: &[&'static str],
+    ) -> Result<Vec<Vec<QueueMediaSeries>>, PollError> {
+        let metrics: Arc<[&'static str]> = Arc::from(metrics);
         let calls = plan
             .queries
             .iter()
             .map(|q| {
                 let client = self.client.clone();
                 let request = q.request.clone();
-                async move { Ok::<_, PollError>(client.aggregates(&request).await?) }
+                let metrics = Arc::clone(&metrics);
+                async move {
+                    Ok::<_, PollError>(client.aggregates_with_metrics(&request, &metrics).await?)
+                }
             })
             .collect::<Vec<_>>();
-        let answers = settle_all(calls, |cause| PollError::Lost {
+        settle_all(calls, |cause| PollError::Lost {
             task: "aggregates query task",
             cause,
         })
-        .await?;
-        let totals = fold_answers(&plan, &answers);
-        let entry = Arc::new(WindowAnswer {
-            windows: plan.windows,
-            totals,
-            queried: ids.into_iter().collect(),
-        });
-        self.publish_with(
-            PollKind::Aggregates,
-            move |answers| {
-                answers.windows = Some(Arc::clone(&entry));
-                entry
-            },
-            render_windows,
-        )
         .await
+    }
+
+    /// True when `err` names a metric of `asked` not known to be refused: it
+    /// is dropped for the process lifetime, logged once and shown.
+    fn learn_refusal(
+        &self,
+        kind: QueryKind,
+        err: &crate::genesys::Error,
+        asked: &[&'static str],
+    ) -> bool {
+        let Some(metric) = self.support.learn(kind, err, asked) else {
+            return false;
+        };
+        tracing::warn!(
+            query = kind.as_str(),
+            metric,
+            "the org refuses metric {metric} in {} queries; no longer asking for it",
+            kind.as_str()
+        );
+        self.metrics.set_unsupported(kind, metric);
+        true
+    }
+
+    /// True when `err` refuses the granularity of a shared query of `plan`:
+    /// that query's window group is split.
+    fn refused_granularity(&self, plan: &QueryPlan, err: &crate::genesys::Error) -> bool {
+        let Some(value) = err.invalid_value() else {
+            return false;
+        };
+        let refused: Vec<usize> = plan
+            .queries
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| {
+                q.request
+                    .granularity_ms
+                    .is_some_and(|g| crate::timefmt::format_duration(g) == value)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for &qi in &refused {
+            self.split_group(plan, qi, &format!("granularity {value} refused"));
+        }
+        !refused.is_empty()
+    }
+
+    /// Queries the window group of query `qi` one window at a time from now
+    /// on; logged and counted once per group.
+    fn split_group(&self, plan: &QueryPlan, qi: usize, why: &str) {
+        let Some(q) = plan.queries.get(qi) else {
+            return;
+        };
+        let group = q.group(&plan.windows);
+        if lock(&self.split).insert(group.clone()) {
+            tracing::warn!(
+                windows = %group.join(","),
+                "shared aggregates query {why}; querying these windows one at a time without granularity"
+            );
+            self.metrics.granularity_fallback();
+        }
     }
 
     async fn poll_observations(&self) -> Result<(), PollError> {
@@ -180,11 +369,15 @@ impl Poller {
                 queues: Vec::new(),
             }
         } else {
-            self.client.observations(&ids).await?
+            self.observe(&ids).await?
         };
+        let grew = lock(&self.served).note_observations(&observations);
+        self.refresh_served(grew).await?;
+        let observations = lock(&self.served).retain_observations(&observations);
         let entry = Arc::new(ObservationAnswer {
             observations,
             queried: ids.into_iter().collect(),
+            hidden: self.support.hidden_realtime_families(),
         });
         self.publish_with(
             PollKind::Observations,
@@ -195,6 +388,20 @@ impl Poller {
             render_realtime,
         )
         .await
+    }
+
+    /// Observes `ids`, dropping each metric the org refuses and retrying.
+    async fn observe(&self, ids: &[String]) -> Result<ObservationSnapshot, PollError> {
+        let kind = QueryKind::Observations;
+        loop {
+            let metrics = self.support.metrics(kind);
+            match self.client.observations_with_metrics(ids, &metrics).await {
+                Ok(obs) => return Ok(obs),
+                // Each retry drops one more metric, and the last is never dropped.
+                Err(e) if self.learn_refusal(kind, &e, &metrics) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Stores a new answer and renders it against the current queue set.
@@ -236,13 +443,13 @@ fn render_windows(set: &QueueSet, answer: &WindowAnswer, f: &QueueFilter) -> Ren
     let snap = window_snapshot(&set, answer.windows.clone(), &answer.totals, |m| {
         f.keeps_media(m)
     });
-    render::render_windows(&snap)
+    render::render_windows_except(&snap, &answer.hidden)
 }
 
 fn render_realtime(set: &QueueSet, answer: &ObservationAnswer, f: &QueueFilter) -> Rendered {
     let set = set.retain_ids(&answer.queried);
     let snap = realtime_snapshot(&set, &answer.observations, |m| f.keeps_media(m));
-    render::render_realtime(&snap)
+    render::render_realtime_except(&snap, &answer.hidden)
 }
 
 async fn blocking<T: Send + 'static>(
@@ -254,6 +461,11 @@ async fn blocking<T: Send + 'static>(
             task: "rendering",
             cause: e.to_string(),
         })
+}
+
+/// Locks a mutex whose data stays valid even if a holder panicked.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn now_ms() -> i64 {

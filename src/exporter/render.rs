@@ -57,9 +57,19 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 pub struct FamilyWriter {
     text: String,
     series: usize,
+    /// Families left out (those reading a metric the org refuses).
+    hidden: Vec<&'static str>,
 }
 
 impl FamilyWriter {
+    /// A writer leaving out the families named in `hidden`.
+    pub fn hiding(hidden: &[&'static str]) -> FamilyWriter {
+        FamilyWriter {
+            hidden: hidden.to_vec(),
+            ..FamilyWriter::default()
+        }
+    }
+
     /// Encodes one gauge family of the catalogue; `samples` yields (label
     /// values in the order of [`Family::labels`], value). Labels are written
     /// sorted by name. A family without samples is left out entirely.
@@ -69,6 +79,9 @@ impl FamilyWriter {
         I: IntoIterator<Item = (L, f64)>,
     {
         debug_assert_eq!(family.kind, MetricType::Gauge, "{}", family.name);
+        if self.hidden.contains(&family.name) {
+            return;
+        }
         let mut order: Vec<usize> = (0..family.labels.len()).collect();
         order.sort_by_key(|&i| family.labels[i]);
         let metrics: Vec<Metric> = samples
@@ -116,7 +129,13 @@ fn label(name: &str, value: &str) -> LabelPair {
 
 /// Renders the window bound timestamps and the window gauges.
 pub fn render_windows(snap: &WindowSnapshot<'_>) -> Rendered {
-    let mut w = FamilyWriter::default();
+    render_windows_except(snap, &[])
+}
+
+/// [`render_windows`] leaving out the window families named in `hidden`
+/// (those reading a metric the org refuses).
+pub fn render_windows_except(snap: &WindowSnapshot<'_>, hidden: &[&'static str]) -> Rendered {
+    let mut w = FamilyWriter::hiding(hidden);
     let labels: Vec<&str> = snap.windows.iter().map(|w| w.label.as_str()).collect();
     let seconds = |ms: i64| ms as f64 / 1000.0;
     w.gauge(
@@ -175,7 +194,13 @@ pub fn render_queues(set: &QueueSet) -> Rendered {
 
 /// Renders the real-time gauges from queue observations.
 pub fn render_realtime(snap: &RealtimeSnapshot) -> Rendered {
-    let mut w = FamilyWriter::default();
+    render_realtime_except(snap, &[])
+}
+
+/// [`render_realtime`] leaving out the families named in `hidden` (those
+/// reading an observation metric the org refuses).
+pub fn render_realtime_except(snap: &RealtimeSnapshot, hidden: &[&'static str]) -> Rendered {
+    let mut w = FamilyWriter::hiding(hidden);
     w.gauge(
         &families::AGENTS,
         snap.agents.iter().flat_map(|a| {

@@ -9,11 +9,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Opts, Registry, TextEncoder,
 };
 
 use super::families::{self, Family};
+use super::metric_support::QueryKind;
 use super::poll_error::PollError;
 use super::state::PollKind;
 use crate::genesys::{ApiObserver, Endpoint, RateLimitReport, RetryReason};
@@ -39,6 +40,8 @@ pub struct SelfMetrics {
     queues: IntGauge,
     connections_closed: IntCounterVec,
     connections_open: IntGauge,
+    unsupported_metric: GaugeVec,
+    granularity_fallbacks: IntCounter,
 }
 
 fn opts(f: &Family) -> Opts {
@@ -95,6 +98,11 @@ impl SelfMetrics {
                 r,
                 IntGauge::with_opts(opts(&families::HTTP_CONNECTIONS_OPEN)),
             ),
+            unsupported_metric: gauge_vec(&families::UNSUPPORTED_METRIC),
+            granularity_fallbacks: register(
+                r,
+                IntCounter::with_opts(opts(&families::GRANULARITY_FALLBACKS)),
+            ),
             registry: registry.clone(),
         };
         gauge_vec(&families::BUILD_INFO)
@@ -130,7 +138,27 @@ impl SelfMetrics {
                 .connections_closed
                 .with_label_values(&[reason.as_str()]);
         }
+        for kind in QueryKind::ALL {
+            for metric in kind.catalogue() {
+                metrics
+                    .unsupported_metric
+                    .with_label_values(&[kind.as_str(), metric])
+                    .set(0.0);
+            }
+        }
         metrics
+    }
+
+    /// Marks `metric` of `query` as refused by the org.
+    pub fn set_unsupported(&self, query: QueryKind, metric: &str) {
+        self.unsupported_metric
+            .with_label_values(&[query.as_str(), metric])
+            .set(1.0);
+    }
+
+    /// Counts a window group that fell back to one query per window.
+    pub fn granularity_fallback(&self) {
+        self.granularity_fallbacks.inc();
     }
 
     /// Sets `genesys_up`.
@@ -281,6 +309,8 @@ mod tests {
         });
         m.budget_changed(162);
         m.chunk_size_changed(Endpoint::Observations, 100);
+        m.set_unsupported(QueryKind::Observations, "oLongestWaiting");
+        m.granularity_fallback();
         let text = String::from_utf8(m.render()).expect("utf8");
         for line in [
             "genesys_exporter_api_requests_total{code=\"429\",endpoint=\"conversation_aggregates\"} 1",
@@ -299,6 +329,9 @@ mod tests {
             "genesys_api_rate_limit_reset_seconds 61",
             "genesys_exporter_api_request_budget 162",
             "genesys_exporter_api_chunk_size{endpoint=\"queue_observations\"} 100",
+            "genesys_exporter_unsupported_metric{metric=\"oLongestWaiting\",query=\"observations\"} 1",
+            "genesys_exporter_unsupported_metric{metric=\"tShortAbandon\",query=\"aggregates\"} 0",
+            "genesys_exporter_granularity_fallbacks_total 1",
             "genesys_exporter_api_request_duration_seconds_bucket{endpoint=\"conversation_aggregates\",le=\"0.05\"} 1",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");

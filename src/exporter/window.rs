@@ -7,7 +7,14 @@
 //! one query over `[end − longest, end)` split into buckets of the greatest
 //! common divisor of their lengths; each window sums the buckets it covers.
 //! `today` gets a query of its own (one bucket).
+//!
+//! A query is shared only at a granularity known to work (`PT15M`, `PT30M`,
+//! `PT1H`, `P1D` by default) that divides every member's length. A group
+//! whose shared answer came back with buckets it did not plan (an org that
+//! aligns buckets to the clock) or whose granularity was refused is planned
+//! from then on as one single-bucket query per window ([`WindowSet::plan_with`]).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use jiff::{tz::TimeZone, Timestamp};
@@ -17,6 +24,10 @@ use crate::genesys::AggregateRequest;
 /// Most buckets one shared query may ask for; windows whose common divisor
 /// would need more get a query of their own.
 pub const MAX_BUCKETS_PER_QUERY: i64 = 96;
+
+/// Granularities a shared query may use unless configured otherwise, in ms:
+/// `PT15M`, `PT30M`, `PT1H`, `P1D`.
+pub const DEFAULT_GRANULARITIES_MS: [i64; 4] = [900_000, 1_800_000, 3_600_000, 86_400_000];
 
 /// One configured window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +54,7 @@ pub struct WindowSet {
     delay_ms: i64,
     align_ms: i64,
     tz: TimeZone,
+    granularities_ms: Vec<i64>,
 }
 
 /// A window placed in time: `[start_ms, end_ms)`.
@@ -83,7 +95,35 @@ impl WindowSet {
             delay_ms: millis(delay),
             align_ms: millis(align).max(1),
             tz,
+            granularities_ms: DEFAULT_GRANULARITIES_MS.to_vec(),
         }
+    }
+
+    /// The same set sharing queries only at `granularities` (each at least 1 ms).
+    pub fn with_granularities(mut self, granularities: &[Duration]) -> Self {
+        self.granularities_ms = granularities
+            .iter()
+            .map(|g| millis(*g))
+            .filter(|g| *g > 0)
+            .collect();
+        self.granularities_ms.sort_unstable();
+        self.granularities_ms.dedup();
+        self
+    }
+
+    /// The granularities a shared query may use, in ms.
+    pub fn granularities_ms(&self) -> &[i64] {
+        &self.granularities_ms
+    }
+
+    /// The largest accepted granularity dividing `gcd` that splits `longest`
+    /// into at most [`MAX_BUCKETS_PER_QUERY`] buckets.
+    fn shared_granularity(&self, longest: i64, gcd: i64) -> Option<i64> {
+        self.granularities_ms
+            .iter()
+            .copied()
+            .filter(|g| gcd % g == 0 && longest / g <= MAX_BUCKETS_PER_QUERY)
+            .max()
     }
 
     /// The configured windows.
@@ -125,6 +165,19 @@ impl WindowSet {
     /// The queries for a poll at `now_ms` of `queue_ids`, keeping
     /// `media_types` (empty = all).
     pub fn plan(&self, now_ms: i64, queue_ids: &[String], media_types: &[String]) -> QueryPlan {
+        self.plan_with(now_ms, queue_ids, media_types, &BTreeSet::new())
+    }
+
+    /// [`WindowSet::plan`] where each rolling group named in `split` (by its
+    /// window labels, see [`PlannedQuery::group`]) gets one single-bucket
+    /// query per window instead of a shared one.
+    pub fn plan_with(
+        &self,
+        now_ms: i64,
+        queue_ids: &[String],
+        media_types: &[String],
+        split: &BTreeSet<Vec<String>>,
+    ) -> QueryPlan {
         let windows = self.resolve(now_ms);
         let query = |start_ms, end_ms, granularity_ms, windows| PlannedQuery {
             request: AggregateRequest {
@@ -141,9 +194,20 @@ impl WindowSet {
         for group in self.rolling_groups() {
             let longest = group.iter().map(|&i| windows[i].len()).max().unwrap_or(0);
             let end = windows[group[0]].end_ms;
-            let granularity =
-                (group.len() > 1).then(|| group.iter().map(|&i| windows[i].len()).fold(0, gcd));
-            queries.push(query(end - longest, end, granularity, group));
+            let labels: Vec<String> = group.iter().map(|&i| windows[i].label.clone()).collect();
+            let granularity = (group.len() > 1)
+                .then(|| group.iter().map(|&i| windows[i].len()).fold(0, gcd))
+                .and_then(|g| self.shared_granularity(longest, g));
+            match granularity {
+                Some(g) if !split.contains(&labels) => {
+                    queries.push(query(end - longest, end, Some(g), group));
+                }
+                _ => {
+                    for i in group {
+                        queries.push(query(windows[i].start_ms, end, None, vec![i]));
+                    }
+                }
+            }
         }
         for (i, spec) in self.specs.iter().enumerate() {
             if spec.kind == WindowKind::Today && !windows[i].is_empty() {
@@ -170,7 +234,7 @@ impl WindowSet {
         for (i, len) in rolling {
             let fit = groups
                 .iter_mut()
-                .find(|(_, longest, g)| *longest / gcd(*g, len) <= MAX_BUCKETS_PER_QUERY);
+                .find(|(_, longest, g)| self.shared_granularity(*longest, gcd(*g, len)).is_some());
             match fit {
                 Some((members, _, g)) => {
                     members.push(i);
@@ -198,6 +262,34 @@ impl ResolvedWindow {
     /// True when the window covers no time.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl PlannedQuery {
+    /// The labels of the windows this query fills: the key of its rolling
+    /// group for [`WindowSet::plan_with`].
+    pub fn group(&self, windows: &[ResolvedWindow]) -> Vec<String> {
+        self.windows
+            .iter()
+            .filter_map(|&i| windows.get(i).map(|w| w.label.clone()))
+            .collect()
+    }
+
+    /// True when `[start_ms, end_ms)` is a bucket this query planned: any
+    /// interval for a single-bucket query, else one whole granularity step
+    /// from the query start inside the query interval.
+    pub fn planned_bucket(&self, start_ms: i64, end_ms: i64) -> bool {
+        let r = &self.request;
+        match r.granularity_ms {
+            None => true,
+            Some(g) => {
+                g > 0
+                    && (start_ms - r.start_ms).rem_euclid(g) == 0
+                    && end_ms - start_ms == g
+                    && start_ms >= r.start_ms
+                    && end_ms <= r.end_ms
+            }
+        }
     }
 }
 
@@ -371,6 +463,47 @@ mod tests {
         }
         assert_eq!(counted, [30 * MIN, 0, HOUR, 15 * MIN]);
         assert_eq!(plan.windows[3].end_ms, end);
+    }
+
+    /// Windows whose common divisor is no accepted granularity get one query
+    /// each; a split group gets one single-bucket query per window; planned
+    /// buckets are whole steps from the query start.
+    #[test]
+    fn granularities_and_split_groups() {
+        let w = set(&[("5m", rolling(5)), ("30m", rolling(30))], 0, MIN, "UTC");
+        let plan = w.plan(ms("2025-03-12T13:05:10Z"), &[], &[]);
+        assert_eq!(plan.queries.len(), 2);
+        assert!(plan
+            .queries
+            .iter()
+            .all(|q| q.request.granularity_ms.is_none()));
+        let w = set(&[("30m", rolling(30)), ("1h", rolling(60))], 0, MIN, "UTC");
+        let now = ms("2025-03-12T13:05:10Z");
+        let shared = w.plan(now, &[], &[]);
+        assert_eq!(shared.queries.len(), 1);
+        let q = &shared.queries[0];
+        assert_eq!(q.request.granularity_ms, Some(30 * MIN));
+        assert_eq!(q.group(&shared.windows), ["30m", "1h"]);
+        let start = q.request.start_ms;
+        assert!(q.planned_bucket(start + 30 * MIN, start + HOUR));
+        assert!(
+            !q.planned_bucket(start + 25 * MIN, start + 55 * MIN),
+            "clock-aligned"
+        );
+        assert!(!q.planned_bucket(start, start + 25 * MIN), "clipped");
+        let split = BTreeSet::from([q.group(&shared.windows)]);
+        let apart = w.plan_with(now, &[], &[], &split);
+        assert_eq!(apart.queries.len(), 2);
+        for (i, q) in apart.queries.iter().enumerate() {
+            assert_eq!(q.request.granularity_ms, None);
+            assert_eq!(q.request.start_ms, apart.windows[i].start_ms);
+            assert_eq!(q.windows, vec![i]);
+        }
+        let wide = w.with_granularities(&[Duration::from_secs(600)]);
+        assert_eq!(
+            wide.plan(now, &[], &[]).queries[0].request.granularity_ms,
+            Some(10 * MIN)
+        );
     }
 
     /// A lone rolling window is one bucket; windows whose gcd would need too

@@ -101,6 +101,16 @@ impl Client {
     /// Queries conversation aggregates for `req.queue_ids`, in
     /// `ceil(queues / chunk_size)` requests, grouped by queue and media type.
     pub async fn aggregates(&self, req: &AggregateRequest) -> Result<Vec<QueueMediaSeries>, Error> {
+        self.aggregates_with_metrics(req, &kpi::AGGREGATE_METRICS)
+            .await
+    }
+
+    /// [`Client::aggregates`] requesting only `metrics`.
+    pub async fn aggregates_with_metrics(
+        &self,
+        req: &AggregateRequest,
+        metrics: &[&str],
+    ) -> Result<Vec<QueueMediaSeries>, Error> {
         if req.end_ms <= req.start_ms {
             return Err(Error::Config(String::from(
                 "aggregate interval end must be after its start",
@@ -111,7 +121,7 @@ impl Client {
         }
         let responses: Vec<AggregateResponse> = self
             .post_chunked(Endpoint::Aggregates, &req.queue_ids, |chunk| {
-                query::aggregate_body(req, chunk)
+                query::aggregate_body(req, chunk, metrics)
             })
             .await?;
         Ok(series_from_responses(req, responses))

@@ -47,5 +47,5 @@ pub use endpoint::Endpoint;
 pub use error::{ApiDetail, Error, PagingStop};
 pub use observations::{MediaObs, ObservationSnapshot, QueueObs};
 pub use observer::{ApiObserver, NoopObserver, RateLimitReport, RetryReason};
-pub use query::AggregateRequest;
+pub use query::{AggregateRequest, OBSERVATION_METRICS};
 pub use queues::{Queue, QueueMedia};

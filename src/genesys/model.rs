@@ -211,6 +211,19 @@ pub struct ObservationMetric {
     /// Statistics.
     #[serde(default, deserialize_with = "null_default")]
     pub stats: ObservationStats,
+    /// Per-interaction details when the metric is in `detailMetrics`,
+    /// oldest first (possibly truncated in the middle).
+    #[serde(default, deserialize_with = "null_default")]
+    pub observations: Vec<ObservationValue>,
+}
+
+/// One `ObservationValue` of a detail list; only its date is used.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservationValue {
+    /// When the interaction entered the observed state (ISO-8601).
+    #[serde(default)]
+    pub observation_date: Option<String>,
 }
 
 /// The observation statistics used.

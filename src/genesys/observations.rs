@@ -98,7 +98,21 @@ pub fn snapshot_from_responses(
                         });
                     for m in group.data {
                         match m.metric.as_str() {
-                            "oWaiting" => entry.waiting += count(m.stats.count),
+                            "oWaiting" => {
+                                entry.waiting += count(m.stats.count);
+                                // Details (asked for only without oLongestWaiting)
+                                // list the oldest waiting interaction first.
+                                if let Some(d) = m
+                                    .observations
+                                    .first()
+                                    .and_then(|o| o.observation_date.as_deref())
+                                    .and_then(crate::timefmt::parse_instant)
+                                    .and_then(|at| longest_waiting_duration(at as f64, now_ms))
+                                {
+                                    entry.longest_waiting_ms =
+                                        Some(entry.longest_waiting_ms.map_or(d, |o| o.max(d)));
+                                }
+                            }
                             "oInteracting" => entry.interacting += count(m.stats.count),
                             "oAlerting" => entry.alerting += count(m.stats.count),
                             "oLongestWaiting" => {
@@ -147,11 +161,23 @@ pub fn snapshot_from_responses(
 impl Client {
     /// Observes `queue_ids` now, in `ceil(queues / chunk size)` requests (chunks of up to 200 ids).
     pub async fn observations(&self, queue_ids: &[String]) -> Result<ObservationSnapshot, Error> {
+        self.observations_with_metrics(queue_ids, &query::OBSERVATION_METRICS)
+            .await
+    }
+
+    /// [`Client::observations`] requesting only `metrics`.
+    pub async fn observations_with_metrics(
+        &self,
+        queue_ids: &[String],
+        metrics: &[&str],
+    ) -> Result<ObservationSnapshot, Error> {
         if queue_ids.is_empty() {
             return Ok(ObservationSnapshot::default());
         }
         let responses: Vec<ObservationResponse> = self
-            .post_chunked(Endpoint::Observations, queue_ids, query::observation_body)
+            .post_chunked(Endpoint::Observations, queue_ids, |chunk| {
+                query::observation_body(chunk, metrics)
+            })
             .await?;
         let now_ms = jiff::Timestamp::now().as_millisecond();
         Ok(snapshot_from_responses(responses, now_ms))
@@ -208,6 +234,21 @@ mod tests {
         assert_eq!((q.members, q.active), (Some(23), Some(23)));
         assert_eq!(q.on_queue.get("IDLE"), Some(&4));
         assert_eq!(q.on_queue.len(), 1);
+    }
+
+    /// Without oLongestWaiting the oldest `observationDate` of the oWaiting
+    /// details gives the longest wait.
+    #[test]
+    fn longest_wait_from_details() {
+        let body = r#"{"results": [
+          {"group": {"queueId": "q", "mediaType": "chat"},
+           "data": [{"metric": "oWaiting", "stats": {"count": 2}, "observations": [
+             {"observationDate": "2025-03-12T13:04:00.000Z"},
+             {"observationDate": "2025-03-12T13:04:40.000Z"}]}]}]}"#;
+        let parsed: ObservationResponse = serde_json::from_str(body).expect("parses");
+        let now = crate::timefmt::parse_instant("2025-03-12T13:05:00Z").expect("instant");
+        let snap = snapshot_from_responses([parsed], now);
+        assert_eq!(snap.media[0].longest_waiting_ms, Some(60_000));
     }
 
     /// Epoch values become durations, durations stay, negatives clamp to 0.

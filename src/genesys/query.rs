@@ -5,7 +5,6 @@
 use reqwest::Url;
 use serde_json::{json, Value};
 
-use crate::kpi::AGGREGATE_METRICS;
 use crate::timefmt;
 
 /// The observation metrics requested: per queue × media counts and the longest
@@ -59,13 +58,14 @@ pub fn queue_filter(queue_ids: &[String], media_types: &[String]) -> Value {
 }
 
 /// The `conversations/aggregates/query` body for one chunk of queue ids,
-/// grouped by `queueId` and `mediaType`, requesting every KPI metric.
-pub fn aggregate_body(req: &AggregateRequest, queue_ids: &[String]) -> Value {
+/// grouped by `queueId` and `mediaType`, requesting `metrics` (normally
+/// every KPI metric, [`crate::kpi::AGGREGATE_METRICS`]; fewer when the org refuses some).
+pub fn aggregate_body(req: &AggregateRequest, queue_ids: &[String], metrics: &[&str]) -> Value {
     let mut body = json!({
         "interval": timefmt::format_interval(req.start_ms, req.end_ms),
         "groupBy": ["queueId", "mediaType"],
         "filter": queue_filter(queue_ids, &req.media_types),
-        "metrics": AGGREGATE_METRICS,
+        "metrics": metrics,
     });
     if let Some(g) = req.granularity_ms.filter(|g| *g > 0) {
         body["granularity"] = json!(timefmt::format_duration(g));
@@ -76,12 +76,22 @@ pub fn aggregate_body(req: &AggregateRequest, queue_ids: &[String]) -> Value {
     body
 }
 
-/// The `queues/observations/query` body for one chunk of queue ids.
-pub fn observation_body(queue_ids: &[String]) -> Value {
-    json!({
+/// The `queues/observations/query` body for one chunk of queue ids,
+/// requesting `metrics` (normally [`OBSERVATION_METRICS`]; fewer when the
+/// org refuses some).
+///
+/// Without `oLongestWaiting` the body asks for `detailMetrics: ["oWaiting"]`
+/// instead: the oldest waiting interaction's `observationDate` gives the
+/// longest wait.
+pub fn observation_body(queue_ids: &[String], metrics: &[&str]) -> Value {
+    let mut body = json!({
         "filter": queue_filter(queue_ids, &[]),
-        "metrics": OBSERVATION_METRICS,
-    })
+        "metrics": metrics,
+    });
+    if !metrics.contains(&"oLongestWaiting") && metrics.contains(&"oWaiting") {
+        body["detailMetrics"] = json!(["oWaiting"]);
+    }
+    body
 }
 
 /// The first queue-listing page URL: `pageSize`, `pageNumber=1`, and one
@@ -102,6 +112,7 @@ pub fn queues_url(api_base: &str, page_size: u32, division_ids: &[String]) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kpi::AGGREGATE_METRICS;
 
     fn ids(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("q{i}")).collect()
@@ -118,7 +129,7 @@ mod tests {
             queue_ids: ids(2),
             media_types: vec![],
         };
-        let body = aggregate_body(&req, &req.queue_ids);
+        let body = aggregate_body(&req, &req.queue_ids, &AGGREGATE_METRICS);
         assert_eq!(
             body["interval"],
             "2025-03-12T00:00:00.000Z/2025-03-12T13:05:00.000Z"
@@ -142,7 +153,7 @@ mod tests {
             queue_ids: ids(1),
             media_types: vec!["voice".into(), "chat".into()],
         };
-        let body = aggregate_body(&req, &req.queue_ids);
+        let body = aggregate_body(&req, &req.queue_ids, &AGGREGATE_METRICS);
         assert_eq!(body["granularity"], "PT30M");
         assert_eq!(body["timeZone"], "Europe/Berlin");
         assert_eq!(body["filter"]["type"], "and");
@@ -159,13 +170,33 @@ mod tests {
     /// Observation bodies carry only queueId predicates and valid metrics.
     #[test]
     fn observation_body_shape() {
-        let body = observation_body(&ids(3));
+        let body = observation_body(&ids(3), &OBSERVATION_METRICS);
         assert_eq!(
             body["filter"]["predicates"].as_array().map(Vec::len),
             Some(3)
         );
         assert!(body.get("groupBy").is_none());
         assert_eq!(body["metrics"][3], "oLongestWaiting");
+    }
+
+    /// A reduced metric list replaces the full one in both bodies.
+    #[test]
+    fn reduced_metric_lists() {
+        let req = AggregateRequest {
+            start_ms: 0,
+            end_ms: 60_000,
+            granularity_ms: None,
+            time_zone: None,
+            queue_ids: ids(1),
+            media_types: vec![],
+        };
+        let agg = aggregate_body(&req, &req.queue_ids, &["nOffered"]);
+        assert_eq!(agg["metrics"], json!(["nOffered"]));
+        let obs = observation_body(&ids(1), &["oWaiting", "oAlerting"]);
+        assert_eq!(obs["metrics"], json!(["oWaiting", "oAlerting"]));
+        assert_eq!(obs["detailMetrics"], json!(["oWaiting"]));
+        let full = observation_body(&ids(1), &OBSERVATION_METRICS);
+        assert!(full.get("detailMetrics").is_none());
     }
 
     /// Division ids are repeated query keys and values are encoded.

@@ -12,6 +12,7 @@ mod exporter_resilience;
 mod exporter_web;
 mod hardening;
 mod provisioning_lint;
+mod real_org;
 mod real_org_client;
 mod report_cli;
 mod rules_lint;
