@@ -305,6 +305,14 @@ pub const API_THROTTLED: Family = counter(
     &["endpoint"],
     "Times the exporter's own rate limiter (--api.requests-per-minute) held a Genesys API request back; HTTP 429 answers are counted in genesys_exporter_api_requests_total{code=\"429\"}.",
 );
+/// `genesys_exporter_bad_api_values_total`; `reason` is one of `BadValue::ALL`.
+pub const BAD_API_VALUES: Family = counter(
+    "genesys_exporter_bad_api_values_total",
+    &["poll", "reason"],
+    "Queue x media type groups of Genesys API answers whose values cannot be served, by poll and \
+     reason: negative, non_finite or overflow; the series of such a group are left out until its \
+     data is good again.",
+);
 /// `genesys_exporter_queues`.
 pub const QUEUES: Family = gauge(
     "genesys_exporter_queues",
@@ -329,7 +337,7 @@ pub fn queue_families() -> impl Iterator<Item = &'static Family> {
 }
 
 /// The self-metric families, rendered per scrape.
-pub const SELF_FAMILIES: [&Family; 10] = [
+pub const SELF_FAMILIES: [&Family; 11] = [
     &UP,
     &LAST_SUCCESS,
     &POLL_DURATION,
@@ -338,6 +346,7 @@ pub const SELF_FAMILIES: [&Family; 10] = [
     &API_DURATION,
     &API_RETRIES,
     &API_THROTTLED,
+    &BAD_API_VALUES,
     &QUEUES,
     &BUILD_INFO,
 ];
@@ -371,7 +380,7 @@ mod tests {
                 f.name
             );
         }
-        assert_eq!(all.len(), 2 + 21 + 4 + 5 + 10);
+        assert_eq!(all.len(), 2 + 21 + 4 + 5 + 11);
     }
 
     /// The window families read the right totals: counts, sums in seconds,

@@ -11,10 +11,10 @@ use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 
 use super::config::{Config, QueueFilter};
-use super::ingest::{fold_answers, queue_set};
+use super::ingest::{self, fold_answers, queue_set};
 use super::poll_error::PollError;
 use super::poll_loop::{run_loop, Outcomes, PollCycle, Schedule};
-use super::realtime::realtime_snapshot;
+use super::realtime::{self, realtime_snapshot};
 use super::render::{self, Rendered};
 use super::selfmetrics::SelfMetrics;
 use super::snapshot::{window_snapshot, QueueSet, WindowTotals};
@@ -156,6 +156,8 @@ impl Poller {
         })
         .await?;
         let totals = fold_answers(&plan, &answers);
+        let bad = ingest::bad_groups(&totals);
+        self.metrics.bad_api_values(PollKind::Aggregates, &bad);
         let entry = Arc::new(WindowAnswer {
             windows: plan.windows,
             totals,
@@ -182,6 +184,8 @@ impl Poller {
         } else {
             self.client.observations(&ids).await?
         };
+        let bad = realtime::bad_groups(&observations);
+        self.metrics.bad_api_values(PollKind::Observations, &bad);
         let entry = Arc::new(ObservationAnswer {
             observations,
             queried: ids.into_iter().collect(),

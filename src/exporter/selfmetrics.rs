@@ -11,6 +11,7 @@ use prometheus::{
     TextEncoder,
 };
 
+use super::bad_values::{BadGroup, BadValueCounter};
 use super::families::{self, Family};
 use super::poll_error::PollError;
 use super::state::PollKind;
@@ -28,6 +29,7 @@ pub struct SelfMetrics {
     api_duration: HistogramVec,
     api_retries: IntCounterVec,
     api_throttled: IntCounterVec,
+    bad_api_values: BadValueCounter,
     queues: IntGauge,
 }
 
@@ -74,6 +76,7 @@ impl SelfMetrics {
             ),
             api_retries: counter_vec(&families::API_RETRIES),
             api_throttled: counter_vec(&families::API_THROTTLED),
+            bad_api_values: BadValueCounter::new(counter_vec(&families::BAD_API_VALUES)),
             queues: register(r, IntGauge::with_opts(opts(&families::QUEUES))),
             registry: registry.clone(),
         };
@@ -116,6 +119,11 @@ impl SelfMetrics {
     /// Sets `genesys_exporter_queues`.
     pub fn set_queues(&self, n: usize) {
         self.queues.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Counts (and logs once) the groups of a poll's answer with bad values.
+    pub fn bad_api_values(&self, poll: PollKind, groups: &[BadGroup]) {
+        self.bad_api_values.record(poll, groups);
     }
 
     /// Records a finished poll; a failure is counted under its kind.
