@@ -10,6 +10,7 @@ mod exporter_cli;
 mod exporter_e2e;
 mod exporter_resilience;
 mod exporter_web;
+mod hostile_values;
 mod provisioning_lint;
 mod report_cli;
 mod rules_lint;
