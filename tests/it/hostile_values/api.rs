@@ -43,59 +43,48 @@ fn good_metrics() -> Value {
     ])
 }
 
-fn aggregates() -> Value {
-    json!({"results": [
-        group("good", good_metrics()),
-        // Class 2: a negative time sum and a negative service-level numerator.
-        group("neg", json!([
-            {"metric": "nOffered", "stats": {"count": 4}},
-            {"metric": "tAnswered", "stats": {"count": 2, "sum": -80000}},
-            {"metric": "oServiceLevel", "stats": {"numerator": -3, "denominator": 4}}
-        ])),
-        // Class 3: two finite sums whose total overflows f64.
-        group("huge", json!([
-            {"metric": "tHandle", "stats": {"count": 1, "sum": HUGE_MS}},
-            {"metric": "tHandle", "stats": {"count": 1, "sum": HUGE_MS}}
-        ])),
-        // Class 3: counts near u64::MAX, and two counts whose total passes 2^53.
-        group("wrap", json!([
-            {"metric": "nOffered", "stats": {"count": 18446744073709551615u64}},
-            {"metric": "nOffered", "stats": {"count": 18446744073709551615u64}},
-            {"metric": "nTransferred", "stats": {"count": 9.0e15}},
-            {"metric": "nTransferred", "stats": {"count": 9.0e15}}
-        ])),
-        group("d1", good_metrics()),
-        group("d2", good_metrics()),
-        group("d3", good_metrics()),
-    ]})
+/// What the hostile API answers: queue entities, aggregate groups and
+/// observation groups; every queue also gets the good queue's statistics.
+struct Hostile {
+    queues: Vec<Value>,
+    aggregates: Vec<Value>,
+    observations: Vec<Value>,
 }
 
-fn observations() -> Value {
-    let media = |queue_id: &str, count: Value| {
-        json!({"group": {"queueId": queue_id, "mediaType": "voice"},
-               "data": [{"metric": "oWaiting", "stats": {"count": count.clone()}},
-                        {"metric": "oWaiting", "stats": {"count": count}},
-                        {"metric": "oInteracting", "stats": {"count": 1}}]})
+impl Hostile {
+    /// The good queue alone, with ground-truth statistics.
+    fn good() -> Hostile {
+        Hostile {
+            queues: vec![queue("good", "Good")],
+            aggregates: vec![group("good", good_metrics())],
+            observations: vec![
+                media("good", json!(2)),
+                json!({"group": {"queueId": "good"},
+                       "data": [{"metric": "oOnQueueUsers", "qualifier": "IDLE",
+                                 "stats": {"count": 3}}]}),
+            ],
+        }
+    }
+}
+
+/// An observation group of `queue_id` × voice with `count` waiting twice.
+fn media(queue_id: &str, count: Value) -> Value {
+    json!({"group": {"queueId": queue_id, "mediaType": "voice"},
+           "data": [{"metric": "oWaiting", "stats": {"count": count.clone()}},
+                    {"metric": "oWaiting", "stats": {"count": count}},
+                    {"metric": "oInteracting", "stats": {"count": 1}}]})
+}
+
+async fn hostile_api(h: Hostile) -> String {
+    let queues = json!({"entities": h.queues, "pageSize": 100, "pageNumber": 1});
+    let aggregates = json!({"results": h.aggregates});
+    let observations = json!({"results": h.observations});
+    let answer = |body: Value| {
+        move || {
+            let body = body.clone();
+            async move { Json(body) }
+        }
     };
-    json!({"results": [
-        media("good", json!(2)),
-        // Counts near u64::MAX twice: saturate, never wrap, and are left out.
-        media("wrap", json!(1.8e19)),
-        {"group": {"queueId": "good"},
-         "data": [{"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": 3}}]},
-        {"group": {"queueId": "wrap"},
-         "data": [{"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": 1e300}},
-                  {"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": 1e300}}]}
-    ]})
-}
-
-async fn hostile_api() -> String {
-    let queues = json!({"entities": [
-        queue("good", "Good"), queue("neg", "Negative"), queue("huge", "Huge"),
-        queue("wrap", "Wrap"),
-        // Class 1: two `Dup` and one literally named like the second's label.
-        queue("d1", "Dup"), queue("d2", "Dup"), queue("d3", "Dup (d2)")
-    ], "pageSize": 100, "pageNumber": 1});
     serve_stub(
         Router::new()
             .route(
@@ -107,20 +96,14 @@ async fn hostile_api() -> String {
                     )
                 }),
             )
-            .route(
-                "/api/v2/routing/queues",
-                get(move || {
-                    let queues = queues.clone();
-                    async move { Json(queues) }
-                }),
-            )
+            .route("/api/v2/routing/queues", get(answer(queues)))
             .route(
                 "/api/v2/analytics/conversations/aggregates/query",
-                post(|| async { Json(aggregates()) }),
+                post(answer(aggregates)),
             )
             .route(
                 "/api/v2/analytics/queues/observations/query",
-                post(|| async { Json(observations()) }),
+                post(answer(observations)),
             ),
     )
     .await
@@ -141,13 +124,12 @@ fn value(series: &[Series], name: &str, queue: &str) -> Option<f64> {
         .map(|s| s.value)
 }
 
-/// Hostile values from the API never reach `/metrics`: the text is valid,
-/// series are unique (including for colliding queue names), queue values are
-/// finite and non-negative, the good queue keeps its exact values, the bad
-/// groups' series are left out and the bad-value counter counts them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_values_never_reach_metrics() {
-    let api = hostile_api().await;
+/// Runs the real exporter against the hostile API until all three parts are
+/// served, and returns the samples of one gzip scrape after checking the
+/// text strictly: valid format, unique series, finite non-negative queue
+/// values, ratios within 0–1, and the good queue's exact values.
+async fn serve_and_scrape(h: Hostile) -> Vec<Series> {
+    let api = hostile_api(h).await;
     let flags = [
         "--poll.interval",
         "1s",
@@ -171,6 +153,7 @@ async fn hostile_values_never_reach_metrics() {
     })
     .await;
     let scraped = scrape(&base, "/metrics", true).await;
+    exporter.stop().await;
     assert_eq!(scraped.status, 200);
     let series = parse_strict(&scraped.text).unwrap_or_else(|e| panic!("{e}\n{}", scraped.text));
     check_queue_values(&series).unwrap_or_else(|e| panic!("{e}"));
@@ -178,33 +161,6 @@ async fn hostile_values_never_reach_metrics() {
         let value = line.rsplit(' ').next().unwrap_or_default();
         assert!(value.parse::<f64>().is_ok_and(f64::is_finite), "{line}");
     }
-
-    // Class 1: three distinct labels for the three colliding queues.
-    let info: Vec<&Series> = series
-        .iter()
-        .filter(|s| s.name == "genesys_queue_info")
-        .collect();
-    let labels: BTreeSet<&str> = info.iter().map(|s| s.label("queue")).collect();
-    assert_eq!(info.len(), 7, "every queue exported once");
-    assert_eq!(labels.len(), 7, "unique queue labels: {labels:?}");
-    let label_of = |id: &str| {
-        info.iter()
-            .find(|s| s.label("queue_id") == id)
-            .map(|s| s.label("queue").to_owned())
-    };
-    assert_eq!(label_of("d1").as_deref(), Some("Dup"));
-    assert_eq!(label_of("d3").as_deref(), Some("Dup (d2)"));
-    let d2 = label_of("d2").expect("d2 exported");
-    for id in ["d1", "d2", "d3"] {
-        let label = label_of(id).expect("exported");
-        assert_eq!(
-            value(&series, "genesys_queue_offered", &label),
-            Some(10.0),
-            "{id}"
-        );
-    }
-    assert_ne!(d2, "Dup (d2)");
-
     // The good queue's values, from the statistics the API sent.
     let good = |name: &str| value(&series, name, "Good");
     assert_eq!(good("genesys_queue_offered"), Some(10.0));
@@ -212,49 +168,146 @@ async fn hostile_values_never_reach_metrics() {
     assert_eq!(good("genesys_queue_abandon_ratio"), Some(2.0 / 10.0));
     assert_eq!(good("genesys_queue_service_level_ratio"), Some(6.0 / 8.0));
     assert_eq!(good("genesys_queue_waiting"), Some(4.0));
-    assert_eq!(
-        series
-            .iter()
-            .find(|s| s.name == "genesys_queue_agents"
-                && s.label("queue") == "Good"
-                && s.label("status") == "idle")
-            .map(|s| s.value),
-        Some(3.0)
-    );
+    let idle = series.iter().find(|s| {
+        s.name == "genesys_queue_agents"
+            && s.label("queue") == "Good"
+            && s.label("status") == "idle"
+    });
+    assert_eq!(idle.map(|s| s.value), Some(3.0));
+    series
+}
 
-    // Classes 2 and 3: the bad groups' series are left out, not wrong.
-    for bad in ["Negative", "Huge", "Wrap"] {
-        let window: Vec<&str> = series
-            .iter()
-            .filter(|s| s.label("queue") == bad && s.labels.contains_key("window"))
-            .map(|s| s.name.as_str())
-            .collect();
-        assert!(window.is_empty(), "{bad} window series served: {window:?}");
-        assert!(
-            value(&series, "genesys_queue_members", bad).is_some(),
-            "{bad} still listed"
-        );
+/// The value of `genesys_exporter_bad_api_values_total{poll, reason}`.
+fn counted(series: &[Series], poll: &str, reason: &str) -> f64 {
+    series
+        .iter()
+        .find(|s| {
+            s.name == "genesys_exporter_bad_api_values_total"
+                && s.label("poll") == poll
+                && s.label("reason") == reason
+        })
+        .map(|s| s.value)
+        .unwrap_or(0.0)
+}
+
+/// No window series of queue `label` is served, while the queue is still listed.
+fn window_series_left_out(series: &[Series], label: &str) {
+    let window: Vec<&str> = series
+        .iter()
+        .filter(|s| s.label("queue") == label && s.labels.contains_key("window"))
+        .map(|s| s.name.as_str())
+        .collect();
+    assert!(
+        window.is_empty(),
+        "{label} window series served: {window:?}"
+    );
+    assert!(
+        value(series, "genesys_queue_members", label).is_some(),
+        "{label} still listed"
+    );
+}
+
+/// Two queues named `Dup` and a third literally named `Dup (<id of the
+/// second>)` get three distinct `queue` labels, so no series repeats and each
+/// queue's values are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn colliding_queue_names_get_unique_labels() {
+    let mut h = Hostile::good();
+    for (id, name) in [("d1", "Dup"), ("d2", "Dup"), ("d3", "Dup (d2)")] {
+        h.queues.push(queue(id, name));
+        h.aggregates.push(group(id, good_metrics()));
     }
+    let series = serve_and_scrape(h).await;
+    let info: Vec<&Series> = series
+        .iter()
+        .filter(|s| s.name == "genesys_queue_info")
+        .collect();
+    let labels: BTreeSet<&str> = info.iter().map(|s| s.label("queue")).collect();
+    assert_eq!(
+        (info.len(), labels.len()),
+        (4, 4),
+        "unique queue labels: {labels:?}"
+    );
+    let label_of = |id: &str| {
+        info.iter()
+            .find(|s| s.label("queue_id") == id)
+            .map(|s| s.label("queue").to_owned())
+            .expect("exported")
+    };
+    assert_eq!(label_of("d1"), "Dup");
+    assert_eq!(label_of("d3"), "Dup (d2)", "a real name keeps its label");
+    for id in ["d1", "d2", "d3"] {
+        let offered = value(&series, "genesys_queue_offered", &label_of(id));
+        assert_eq!(offered, Some(10.0), "{id}");
+    }
+}
+
+/// Negative time sums and service-level parts from the API are never served:
+/// that queue's window series are left out and counted as `negative`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negative_values_are_left_out_and_counted() {
+    let mut h = Hostile::good();
+    h.queues.push(queue("neg", "Negative"));
+    h.aggregates.push(group(
+        "neg",
+        json!([
+            {"metric": "nOffered", "stats": {"count": 4}},
+            {"metric": "tAnswered", "stats": {"count": 2, "sum": -80000}},
+            {"metric": "oServiceLevel", "stats": {"numerator": -3, "denominator": 4}}
+        ]),
+    ));
+    h.queues.push(queue("negsl", "Negative SL"));
+    h.aggregates.push(group(
+        "negsl",
+        json!([{"metric": "oServiceLevel", "stats": {"numerator": 1, "denominator": -4}}]),
+    ));
+    let series = serve_and_scrape(h).await;
+    window_series_left_out(&series, "Negative");
+    window_series_left_out(&series, "Negative SL");
+    assert!(counted(&series, "aggregates", "negative") >= 2.0);
+    assert_eq!(counted(&series, "aggregates", "overflow"), 0.0);
+}
+
+/// Sums that overflow f64 and counts past 2^53 or near u64::MAX are never
+/// served as `inf` or a wrapped count: those groups are left out and counted
+/// as `overflow`, in aggregates and in observations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overflowing_values_are_left_out_and_counted() {
+    let mut h = Hostile::good();
+    h.queues.push(queue("huge", "Huge"));
+    h.aggregates.push(group(
+        "huge",
+        json!([
+            {"metric": "tHandle", "stats": {"count": 1, "sum": HUGE_MS}},
+            {"metric": "tHandle", "stats": {"count": 1, "sum": HUGE_MS}}
+        ]),
+    ));
+    h.queues.push(queue("wrap", "Wrap"));
+    h.aggregates.push(group(
+        "wrap",
+        json!([
+            {"metric": "nOffered", "stats": {"count": 18446744073709551615u64}},
+            {"metric": "nOffered", "stats": {"count": 18446744073709551615u64}},
+            {"metric": "nTransferred", "stats": {"count": 9.0e15}},
+            {"metric": "nTransferred", "stats": {"count": 9.0e15}}
+        ]),
+    ));
+    h.observations.push(media("wrap", json!(1.8e19)));
+    h.observations.push(json!({"group": {"queueId": "wrap"},
+        "data": [{"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": 1e300}},
+                 {"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": 1e300}}]}));
+    let series = serve_and_scrape(h).await;
+    window_series_left_out(&series, "Huge");
+    window_series_left_out(&series, "Wrap");
     assert_eq!(value(&series, "genesys_queue_waiting", "Wrap"), None);
     assert_eq!(value(&series, "genesys_queue_agents", "Wrap"), None);
-
-    let counted = |poll: &str, reason: &str| {
-        series
-            .iter()
-            .find(|s| {
-                s.name == "genesys_exporter_bad_api_values_total"
-                    && s.label("poll") == poll
-                    && s.label("reason") == reason
-            })
-            .map(|s| s.value)
-            .unwrap_or(0.0)
-    };
-    assert!(counted("aggregates", "negative") >= 1.0);
-    assert!(counted("aggregates", "overflow") >= 2.0, "huge and wrap");
     assert!(
-        counted("observations", "overflow") >= 2.0,
+        counted(&series, "aggregates", "overflow") >= 2.0,
+        "huge and wrap"
+    );
+    assert!(
+        counted(&series, "observations", "overflow") >= 2.0,
         "media and agents"
     );
-    assert_eq!(counted("aggregates", "non_finite"), 0.0);
-    exporter.stop().await;
+    assert_eq!(counted(&series, "aggregates", "negative"), 0.0);
 }
