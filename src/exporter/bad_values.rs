@@ -97,8 +97,9 @@ mod tests {
             media_type: "voice".into(),
             reasons,
         };
-        counter.record(PollKind::Aggregates, &[group.clone()]);
-        counter.record(PollKind::Aggregates, &[group]);
+        let groups = [group];
+        counter.record(PollKind::Aggregates, &groups);
+        counter.record(PollKind::Aggregates, &groups);
         let get = |poll: &str, reason: &str| vec.with_label_values(&[poll, reason]).get();
         assert_eq!(get("aggregates", "negative"), 2);
         assert_eq!(get("aggregates", "overflow"), 2);
