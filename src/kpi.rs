@@ -5,6 +5,12 @@
 //! intervals exactly (counts and sums add, max/min combine, service-level
 //! numerators and denominators add, ratios are never averaged), and how to derive
 //! ratios and averages only when their denominator is non-zero.
+//!
+//! Values the API should never send — a negative or non-finite count, sum,
+//! extreme, numerator or denominator, a count above 2^53 (not exact as a
+//! float), or a sum that overflows when merged — are not numbers to serve:
+//! they mark the totals bad ([`Totals::bad`]) with the [`BadValue`] reason, and
+//! every derived ratio and average of bad totals is `None`.
 
 use serde::Deserialize;
 
@@ -51,6 +57,129 @@ pub struct StatValues {
     pub ratio: Option<f64>,
 }
 
+/// The largest count taken as exact: 2^53, above which an `f64` skips integers.
+pub const MAX_COUNT: u64 = 1 << 53;
+
+/// Why a statistic from the API was refused as bad data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BadValue {
+    /// A count, sum, extreme, numerator or denominator below zero.
+    Negative,
+    /// NaN or an infinity (JSON cannot carry these, but decoders may produce them).
+    NonFinite,
+    /// A count above [`MAX_COUNT`], or counts or sums that overflow when added.
+    Overflow,
+}
+
+impl BadValue {
+    /// Every reason, in label order.
+    pub const ALL: [BadValue; 3] = [BadValue::Negative, BadValue::NonFinite, BadValue::Overflow];
+
+    /// The `reason` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BadValue::Negative => "negative",
+            BadValue::NonFinite => "non_finite",
+            BadValue::Overflow => "overflow",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            BadValue::Negative => 1,
+            BadValue::NonFinite => 2,
+            BadValue::Overflow => 4,
+        }
+    }
+}
+
+/// A set of [`BadValue`] reasons; empty for good data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct BadValues(u8);
+
+impl BadValues {
+    /// Adds a reason.
+    pub fn insert(&mut self, reason: BadValue) {
+        self.0 |= reason.bit();
+    }
+
+    /// Adds every reason of `other`.
+    pub fn extend(&mut self, other: BadValues) {
+        self.0 |= other.0;
+    }
+
+    /// True when no reason was recorded.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// True when `reason` was recorded.
+    pub fn contains(self, reason: BadValue) -> bool {
+        self.0 & reason.bit() != 0
+    }
+
+    /// The recorded reasons, in [`BadValue::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = BadValue> {
+        BadValue::ALL.into_iter().filter(move |r| self.contains(*r))
+    }
+}
+
+/// Checks one API number that must be finite and not negative.
+fn checked_amount(v: Option<f64>, bad: &mut BadValues) -> f64 {
+    match v {
+        None => 0.0,
+        Some(x) if !x.is_finite() => {
+            bad.insert(BadValue::NonFinite);
+            0.0
+        }
+        Some(x) if x < 0.0 => {
+            bad.insert(BadValue::Negative);
+            0.0
+        }
+        Some(x) => x,
+    }
+}
+
+/// Checks an API count: finite, not negative, at most [`MAX_COUNT`]; rounded.
+fn checked_count(v: Option<f64>, bad: &mut BadValues) -> u64 {
+    let x = checked_amount(v, bad);
+    if x > MAX_COUNT as f64 {
+        bad.insert(BadValue::Overflow);
+        return 0;
+    }
+    // In 0..=2^53 after the checks above, so the conversion is exact.
+    x.round() as u64
+}
+
+/// Checks an optional extreme (max/min): absent stays absent, bad is dropped.
+fn checked_extreme(v: Option<f64>, bad: &mut BadValues) -> Option<f64> {
+    let before = *bad;
+    let x = checked_amount(v, bad);
+    (v.is_some() && *bad == before).then_some(x)
+}
+
+/// Adds two counts, marking an overflow past [`MAX_COUNT`] instead of wrapping.
+fn add_count(a: u64, b: u64, bad: &mut BadValues) -> u64 {
+    match a.checked_add(b) {
+        Some(n) if n <= MAX_COUNT => n,
+        _ => {
+            bad.insert(BadValue::Overflow);
+            MAX_COUNT
+        }
+    }
+}
+
+/// Adds two finite sums, marking an overflow to infinity instead of keeping it.
+fn add_sum(a: f64, b: f64, bad: &mut BadValues) -> f64 {
+    let s = a + b;
+    if s.is_finite() {
+        s
+    } else {
+        bad.insert(BadValue::Overflow);
+        f64::MAX
+    }
+}
+
 /// Count, sum and extremes of one duration metric, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Timed {
@@ -65,22 +194,25 @@ pub struct Timed {
 }
 
 impl Timed {
-    fn record(&mut self, s: &StatValues) {
+    fn record(&mut self, s: &StatValues, bad: &mut BadValues) {
         let other = Timed {
-            count: to_count(s.count),
-            sum_ms: s.sum.unwrap_or(0.0),
-            max_ms: s.max,
-            min_ms: s.min,
+            count: checked_count(s.count, bad),
+            sum_ms: checked_amount(s.sum, bad),
+            max_ms: checked_extreme(s.max, bad),
+            min_ms: checked_extreme(s.min, bad),
         };
-        self.merge(&other);
+        *bad = self.merge_checked(&other).with(*bad);
     }
 
-    /// Adds another interval's events to this one, exactly.
-    pub fn merge(&mut self, other: &Timed) {
-        self.count += other.count;
-        self.sum_ms += other.sum_ms;
+    /// Adds another interval's events to this one, exactly; the reasons of
+    /// any overflow (the values are then meaningless) are returned.
+    pub fn merge_checked(&mut self, other: &Timed) -> BadValues {
+        let mut bad = BadValues::default();
+        self.count = add_count(self.count, other.count, &mut bad);
+        self.sum_ms = add_sum(self.sum_ms, other.sum_ms, &mut bad);
         self.max_ms = combine(self.max_ms, other.max_ms, f64::max);
         self.min_ms = combine(self.min_ms, other.min_ms, f64::min);
+        bad
     }
 
     /// Sum in seconds.
@@ -91,6 +223,14 @@ impl Timed {
     /// Average in seconds, or `None` when there were no events.
     pub fn mean_seconds(&self) -> Option<f64> {
         ratio(self.sum_ms / 1000.0, self.count as f64)
+    }
+}
+
+impl BadValues {
+    /// This set with every reason of `other` added.
+    fn with(mut self, other: BadValues) -> BadValues {
+        self.extend(other);
+        self
     }
 }
 
@@ -127,28 +267,43 @@ pub struct Totals {
     pub sl_denominator: f64,
     /// Service-level target (0–1) as reported by oServiceTarget or oServiceLevel.
     pub sl_target: Option<f64>,
+    /// Why these totals are bad data (empty when good): a bad value was
+    /// recorded or merged, so the other fields must not be served.
+    pub bad: BadValues,
 }
 
 impl Totals {
     /// Folds one metric's statistics from an aggregate response into the totals.
     /// Metrics that no KPI uses are ignored, so a response may carry extras.
     pub fn record(&mut self, metric: &str, s: &StatValues) {
+        let bad = &mut self.bad;
         match metric {
-            "nOffered" => self.offered += to_count(s.count),
-            "tAnswered" => self.answered.record(s),
-            "tAbandon" => self.abandoned.record(s),
-            "tShortAbandon" => self.short_abandoned.record(s),
-            "tFlowOut" => self.flowouts.record(s),
-            "nTransferred" => self.transferred += to_count(s.count),
-            "tHandle" => self.handled.record(s),
-            "tWait" => self.wait.record(s),
-            "tTalkComplete" => self.talk.record(s),
-            "tHeldComplete" => self.hold.record(s),
-            "tAcw" => self.acw.record(s),
-            "nOverSla" => self.over_sla += to_count(s.count),
+            "nOffered" => {
+                let n = checked_count(s.count, bad);
+                self.offered = add_count(self.offered, n, bad);
+            }
+            "tAnswered" => self.answered.record(s, bad),
+            "tAbandon" => self.abandoned.record(s, bad),
+            "tShortAbandon" => self.short_abandoned.record(s, bad),
+            "tFlowOut" => self.flowouts.record(s, bad),
+            "nTransferred" => {
+                let n = checked_count(s.count, bad);
+                self.transferred = add_count(self.transferred, n, bad);
+            }
+            "tHandle" => self.handled.record(s, bad),
+            "tWait" => self.wait.record(s, bad),
+            "tTalkComplete" => self.talk.record(s, bad),
+            "tHeldComplete" => self.hold.record(s, bad),
+            "tAcw" => self.acw.record(s, bad),
+            "nOverSla" => {
+                let n = checked_count(s.count, bad);
+                self.over_sla = add_count(self.over_sla, n, bad);
+            }
             "oServiceLevel" => {
-                self.sl_numerator += finite_or_zero(s.numerator);
-                self.sl_denominator += finite_or_zero(s.denominator);
+                let num = checked_amount(s.numerator, bad);
+                let den = checked_amount(s.denominator, bad);
+                self.sl_numerator = add_sum(self.sl_numerator, num, bad);
+                self.sl_denominator = add_sum(self.sl_denominator, den, bad);
                 if let Some(t) = s.target.filter(|t| t.is_finite()) {
                     self.sl_target = Some(t);
                 }
@@ -162,50 +317,67 @@ impl Totals {
         }
     }
 
-    /// Adds another interval (an adjacent bucket or query chunk) to this one.
+    /// Adds another interval (an adjacent bucket or query chunk) to this one;
+    /// bad data on either side, or an overflow, makes the result bad.
     pub fn merge(&mut self, other: &Totals) {
-        self.offered += other.offered;
-        self.answered.merge(&other.answered);
-        self.abandoned.merge(&other.abandoned);
-        self.short_abandoned.merge(&other.short_abandoned);
-        self.flowouts.merge(&other.flowouts);
-        self.transferred += other.transferred;
-        self.handled.merge(&other.handled);
-        self.wait.merge(&other.wait);
-        self.talk.merge(&other.talk);
-        self.hold.merge(&other.hold);
-        self.acw.merge(&other.acw);
-        self.over_sla += other.over_sla;
-        self.sl_numerator += other.sl_numerator;
-        self.sl_denominator += other.sl_denominator;
+        let mut bad = self.bad.with(other.bad);
+        self.offered = add_count(self.offered, other.offered, &mut bad);
+        for (mine, theirs) in [
+            (&mut self.answered, &other.answered),
+            (&mut self.abandoned, &other.abandoned),
+            (&mut self.short_abandoned, &other.short_abandoned),
+            (&mut self.flowouts, &other.flowouts),
+            (&mut self.handled, &other.handled),
+            (&mut self.wait, &other.wait),
+            (&mut self.talk, &other.talk),
+            (&mut self.hold, &other.hold),
+            (&mut self.acw, &other.acw),
+        ] {
+            bad.extend(mine.merge_checked(theirs));
+        }
+        self.transferred = add_count(self.transferred, other.transferred, &mut bad);
+        self.over_sla = add_count(self.over_sla, other.over_sla, &mut bad);
+        self.sl_numerator = add_sum(self.sl_numerator, other.sl_numerator, &mut bad);
+        self.sl_denominator = add_sum(self.sl_denominator, other.sl_denominator, &mut bad);
         if other.sl_target.is_some() {
             self.sl_target = other.sl_target;
         }
+        self.bad = bad;
+    }
+
+    /// True when every recorded value was good (see [`Totals::bad`]).
+    pub fn is_valid(&self) -> bool {
+        self.bad.is_empty()
     }
 
     /// Abandoned / offered (0–1), `None` when nothing was offered.
     pub fn abandon_ratio(&self) -> Option<f64> {
-        ratio(self.abandoned.count as f64, self.offered as f64)
+        self.valid(fraction(self.abandoned.count as f64, self.offered as f64))
     }
 
     /// Average speed of answer in seconds (tAnswered sum / count).
     pub fn asa_seconds(&self) -> Option<f64> {
-        self.answered.mean_seconds()
+        self.valid(self.answered.mean_seconds())
     }
 
     /// Average handle time in seconds (tHandle sum / count).
     pub fn aht_seconds(&self) -> Option<f64> {
-        self.handled.mean_seconds()
+        self.valid(self.handled.mean_seconds())
     }
 
     /// Average wait in seconds (tWait sum / count).
     pub fn avg_wait_seconds(&self) -> Option<f64> {
-        self.wait.mean_seconds()
+        self.valid(self.wait.mean_seconds())
     }
 
     /// Service level (0–1): oServiceLevel numerator / denominator.
     pub fn service_level_ratio(&self) -> Option<f64> {
-        ratio(self.sl_numerator, self.sl_denominator)
+        self.valid(fraction(self.sl_numerator, self.sl_denominator))
+    }
+
+    /// `value`, or `None` when these totals are bad data.
+    fn valid(&self, value: Option<f64>) -> Option<f64> {
+        value.filter(|_| self.is_valid())
     }
 
     /// True when no metric recorded anything.
@@ -223,15 +395,10 @@ pub fn ratio(num: f64, den: f64) -> Option<f64> {
     }
 }
 
-fn to_count(v: Option<f64>) -> u64 {
-    match v {
-        Some(c) if c.is_finite() && c > 0.0 => c.round() as u64,
-        _ => 0,
-    }
-}
-
-fn finite_or_zero(v: Option<f64>) -> f64 {
-    v.filter(|x| x.is_finite()).unwrap_or(0.0)
+/// A part-of-whole ratio clamped to 0–1 (the API's own counts may disagree
+/// slightly across interval edges), `None` like [`ratio`].
+pub fn fraction(part: f64, whole: f64) -> Option<f64> {
+    ratio(part, whole).map(|r| r.clamp(0.0, 1.0))
 }
 
 fn combine(a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64) -> Option<f64> {
@@ -340,39 +507,120 @@ mod tests {
         assert_eq!(a.service_level_ratio(), Some(1.0 / 3.0));
     }
 
-    /// Garbage from the API (negative, NaN) cannot corrupt the totals.
+    /// Negative and non-finite API numbers are not served as numbers: the
+    /// totals are marked bad with the reason, and their ratios are absent.
     #[test]
-    fn hostile_values_are_neutralised() {
+    fn hostile_values_mark_totals_bad() {
         let mut t = Totals::default();
         t.record(
             "nOffered",
             &StatValues {
-                count: Some(-5.0),
+                count: Some(4.0),
                 ..Default::default()
             },
         );
-        t.record(
+        t.record("tAnswered", &timed(2.0, -80_000.0, 1.0, 1.0));
+        assert!(t.bad.contains(BadValue::Negative), "{:?}", t.bad);
+        assert_eq!(t.abandon_ratio(), None, "bad totals derive nothing");
+        let mut sl = Totals::default();
+        sl.record(
+            "oServiceLevel",
+            &StatValues {
+                numerator: Some(1.0),
+                denominator: Some(-3.0),
+                ..Default::default()
+            },
+        );
+        assert_eq!(sl.bad.iter().collect::<Vec<_>>(), [BadValue::Negative]);
+        let mut nan = Totals::default();
+        nan.record(
             "nOffered",
             &StatValues {
                 count: Some(f64::NAN),
                 ..Default::default()
             },
         );
-        t.record(
+        nan.record(
             "oServiceLevel",
             &StatValues {
                 numerator: Some(f64::INFINITY),
                 ..Default::default()
             },
         );
-        t.record(
+        assert_eq!(nan.bad.iter().collect::<Vec<_>>(), [BadValue::NonFinite]);
+        let mut ignored = Totals::default();
+        ignored.record(
             "unknownMetric",
             &StatValues {
-                count: Some(3.0),
+                count: Some(-3.0),
                 ..Default::default()
             },
         );
-        assert_eq!(t.offered, 0);
-        assert_eq!(t.sl_numerator, 0.0);
+        assert!(ignored.is_valid() && ignored.is_empty());
+    }
+
+    /// Sums that overflow to infinity and counts past 2^53 (or past u64 when
+    /// added) are overflows, never `inf` or a wrapped count.
+    #[test]
+    fn overflow_is_bad_not_wrapped() {
+        let mut sums = Totals::default();
+        sums.record("tHandle", &timed(1.0, f64::MAX, 1.0, 1.0));
+        assert!(sums.is_valid(), "one huge finite sum is still a number");
+        sums.record("tHandle", &timed(1.0, f64::MAX, 1.0, 1.0));
+        assert_eq!(sums.bad.iter().collect::<Vec<_>>(), [BadValue::Overflow]);
+        assert!(sums.handled.sum_ms.is_finite());
+
+        let mut huge = Totals::default();
+        huge.record(
+            "nOffered",
+            &StatValues {
+                count: Some(1.8e19),
+                ..Default::default()
+            },
+        );
+        assert!(huge.bad.contains(BadValue::Overflow));
+
+        let big = Totals {
+            offered: MAX_COUNT,
+            ..Totals::default()
+        };
+        let mut merged = big;
+        merged.merge(&big);
+        assert!(merged.bad.contains(BadValue::Overflow));
+        assert!(merged.offered <= MAX_COUNT);
+
+        let mut a = Totals::default();
+        let mut b = Totals::default();
+        b.bad.insert(BadValue::Negative);
+        a.merge(&b);
+        assert!(
+            a.bad.contains(BadValue::Negative),
+            "bad data stays bad when merged"
+        );
+    }
+
+    /// Ratios stay within 0–1 even when the API's parts exceed their whole.
+    #[test]
+    fn ratios_are_clamped() {
+        let mut t = Totals::default();
+        t.record(
+            "nOffered",
+            &StatValues {
+                count: Some(2.0),
+                ..Default::default()
+            },
+        );
+        t.record("tAbandon", &timed(3.0, 9_000.0, 3_000.0, 3_000.0));
+        t.record(
+            "oServiceLevel",
+            &StatValues {
+                numerator: Some(5.0),
+                denominator: Some(4.0),
+                ..Default::default()
+            },
+        );
+        assert_eq!(t.abandon_ratio(), Some(1.0));
+        assert_eq!(t.service_level_ratio(), Some(1.0));
+        assert_eq!(fraction(f64::MAX, f64::MIN_POSITIVE), Some(1.0));
     }
 }

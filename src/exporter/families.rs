@@ -340,6 +340,14 @@ pub const RATE_LIMIT_RESET: Family = gauge(
     "Seconds until Genesys resets the token's rate-limit window (inin-ratelimit-reset header of \
      the last API response that carried it); cached, absent until such a response.",
 );
+/// `genesys_exporter_bad_api_values_total`; `reason` is one of `BadValue::ALL`.
+pub const BAD_API_VALUES: Family = counter(
+    "genesys_exporter_bad_api_values_total",
+    &["poll", "reason"],
+    "Queue x media type groups of Genesys API answers whose values cannot be served, by poll and \
+     reason: negative, non_finite or overflow; the series of such a group are left out until its \
+     data is good again.",
+);
 /// `genesys_exporter_queues`.
 pub const QUEUES: Family = gauge(
     "genesys_exporter_queues",
@@ -391,7 +399,7 @@ pub fn queue_families() -> impl Iterator<Item = &'static Family> {
 }
 
 /// The self-metric families, rendered per scrape.
-pub const SELF_FAMILIES: [&Family; 19] = [
+pub const SELF_FAMILIES: [&Family; 20] = [
     &UP,
     &LAST_SUCCESS,
     &POLL_DURATION,
@@ -405,6 +413,7 @@ pub const SELF_FAMILIES: [&Family; 19] = [
     &RATE_LIMIT_ALLOWED,
     &RATE_LIMIT_COUNT,
     &RATE_LIMIT_RESET,
+    &BAD_API_VALUES,
     &QUEUES,
     &HTTP_CONNECTIONS_CLOSED,
     &HTTP_CONNECTIONS_OPEN,

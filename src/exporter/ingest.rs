@@ -1,8 +1,13 @@
 //! Turning API answers into snapshot inputs (pure): the queue list into the
-//! exported queue set (name filter, media filter, served media), and
-//! aggregate buckets into per-window totals following the poll's query plan.
+//! exported queue set (name filter, media filter, served media), aggregate
+//! buckets into per-window totals following the poll's query plan, and the
+//! list of groups whose totals came out bad.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use super::bad_values::BadGroup;
+use crate::kpi::BadValues;
 
 use super::config::QueueFilter;
 use super::served_media::ServedMedia;
@@ -28,6 +33,28 @@ pub fn fold_answers(plan: &QueryPlan, answers: &[Vec<QueueMediaSeries>]) -> Wind
     totals
 }
 
+/// The queue × media type groups whose totals are bad in any window, once
+/// each with every reason found, sorted by queue id and media type.
+pub fn bad_groups(totals: &WindowTotals) -> Vec<BadGroup> {
+    let mut found: BTreeMap<(&str, &str), BadValues> = BTreeMap::new();
+    for ((queue_id, media_type), per_window) in totals {
+        for t in per_window.iter().filter(|t| !t.is_valid()) {
+            found
+                .entry((queue_id.as_str(), media_type.as_str()))
+                .or_default()
+                .extend(t.bad);
+        }
+    }
+    found
+        .into_iter()
+        .map(|((queue_id, media_type), reasons)| BadGroup {
+            queue_id: queue_id.to_owned(),
+            media_type: media_type.to_owned(),
+            reasons,
+        })
+        .collect()
+}
+
 /// The buckets of the plan's shared queries that are not ones they planned,
 /// as (query index, start, end): a poll with any must not be folded.
 pub fn unplanned_buckets(
@@ -50,7 +77,8 @@ pub fn unplanned_buckets(
 
 /// Applies the name filter and converts the queue list into the exported
 /// set; each queue keeps only the media it serves (its `mediaSettings` keys
-/// give the service-level settings of those).
+/// give the service-level settings of those), and a queue with an empty name
+/// is labelled by its id (an empty label value would read as no label at all).
 pub fn queue_set(queues: Vec<Queue>, filter: &QueueFilter, served: &ServedMedia) -> QueueSet {
     let infos = queues
         .into_iter()
@@ -74,7 +102,7 @@ pub fn queue_set(queues: Vec<Queue>, filter: &QueueFilter, served: &ServedMedia)
                     sl_threshold_ms: m.service_level_threshold_ms,
                 })
                 .collect(),
-            name: Arc::from(q.name),
+            name: Arc::from(if q.name.is_empty() { &q.id } else { &q.name }.as_str()),
             id: q.id,
         })
         .collect();
@@ -143,7 +171,31 @@ mod tests {
         assert_eq!((per_window[0].offered, per_window[1].offered), (3, 5));
     }
 
-    /// The name filter applies and division names fall back to ids.
+    /// A group bad in any window is reported once with the union of its reasons.
+    #[test]
+    fn reports_bad_groups_once() {
+        use crate::kpi::BadValue;
+        let mut negative = Totals::default();
+        negative.bad.insert(BadValue::Negative);
+        let mut overflow = Totals::default();
+        overflow.bad.insert(BadValue::Overflow);
+        let mut totals = WindowTotals::new();
+        totals.insert(("q".into(), "voice".into()), vec![negative, overflow]);
+        totals.insert(("q".into(), "chat".into()), vec![offered(1.0)]);
+        let bad = bad_groups(&totals);
+        assert_eq!(bad.len(), 1);
+        assert_eq!(
+            (bad[0].queue_id.as_str(), bad[0].media_type.as_str()),
+            ("q", "voice")
+        );
+        assert_eq!(
+            bad[0].reasons.iter().collect::<Vec<_>>(),
+            [BadValue::Negative, BadValue::Overflow]
+        );
+    }
+
+    /// The name filter applies, division names fall back to ids and empty
+    /// names to the queue id.
     #[test]
     fn converts_queue_list() {
         let q = |id: &str, name: &str, division_name: &str| Queue {
@@ -159,12 +211,17 @@ mod tests {
             ..QueueFilter::default()
         };
         let set = queue_set(
-            vec![q("1", "Sales", ""), q("2", "Test queue", "Home")],
+            vec![
+                q("1", "Sales", ""),
+                q("2", "Test queue", "Home"),
+                q("3", "", "Home"),
+            ],
             &filter,
             &ServedMedia::default(),
         );
-        assert_eq!(set.len(), 1);
-        assert_eq!(set.queues()[0].division, "d1");
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.get("1").expect("kept").division, "d1");
+        assert_eq!(&*set.get("3").expect("kept").name, "3", "empty name → id");
     }
 
     /// Media listed in `mediaSettings` but not served create no row.

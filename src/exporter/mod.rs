@@ -11,13 +11,15 @@
 //! - [`render`]: text format + gzip, once per poll; [`selfmetrics`]: the
 //!   exporter's own metrics, rendered per scrape.
 //! - [`state`]: what the poller publishes and the server reads, and freshness.
-//! - [`ingest`]: pure conversion of API answers into snapshot inputs.
+//! - [`ingest`]: pure conversion of API answers into snapshot inputs;
+//!   [`bad_values`]: counting and logging API values that cannot be served.
 //! - [`poller`]: the three polls; [`poll_loop`]: their schedule;
 //!   [`poll_error`]: why a poll failed; [`server`] + [`landing`]: HTTP;
 //!   [`listen`]: the listen addresses or systemd's sockets.
 //! - [`check`]: `check-config`; [`demo`]: the embedded simulator for `--demo`.
 
 pub mod args;
+pub mod bad_values;
 pub mod check;
 pub mod config;
 pub mod demo;

@@ -19,11 +19,11 @@ use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 
 use super::config::{Config, QueueFilter};
-use super::ingest::{fold_answers, queue_set, unplanned_buckets};
+use super::ingest::{self, fold_answers, queue_set, unplanned_buckets};
 use super::metric_support::{MetricSupport, QueryKind};
 use super::poll_error::PollError;
 use super::poll_loop::{run_loop, Outcomes, PollCycle, Schedule};
-use super::realtime::realtime_snapshot;
+use super::realtime::{self, realtime_snapshot};
 use super::render::{self, Rendered};
 use super::selfmetrics::SelfMetrics;
 use super::served_media::{ServedMedia, LOOKBACK_MS};
@@ -249,6 +249,8 @@ impl Poller {
                 continue;
             }
             let totals = fold_answers(&plan, &answers);
+            let bad = ingest::bad_groups(&totals);
+            self.metrics.bad_api_values(PollKind::Aggregates, &bad);
             let grew = lock(&self.served).note_totals(&totals);
             self.refresh_served(grew).await?;
             let totals = lock(&self.served).retain_totals(totals);
@@ -371,6 +373,8 @@ impl Poller {
         } else {
             self.observe(&ids).await?
         };
+        let bad = realtime::bad_groups(&observations);
+        self.metrics.bad_api_values(PollKind::Observations, &bad);
         let grew = lock(&self.served).note_observations(&observations);
         self.refresh_served(grew).await?;
         let observations = lock(&self.served).retain_observations(&observations);

@@ -1,11 +1,17 @@
 //! The real-time snapshot (pure): queue observations turned into rows for every
 //! exported queue × media type, zero-filled, plus on-queue agents by status.
+//!
+//! A count above [`MAX_COUNT`] (the decoder saturates rather than wraps, so an
+//! absurd or overflowing count arrives as a huge number) is bad data: that
+//! row is left out, and [`bad_groups`] names it for the bad-value counter.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use super::bad_values::BadGroup;
 use super::snapshot::QueueSet;
-use crate::genesys::ObservationSnapshot;
+use crate::genesys::{MediaObs, ObservationSnapshot, QueueObs};
+use crate::kpi::{BadValue, BadValues, MAX_COUNT};
 
 /// Routing statuses exported by `genesys_queue_agents`: (Genesys qualifier, label).
 pub const AGENT_STATUSES: [(&str, &str); 4] = [
@@ -57,16 +63,19 @@ pub fn realtime_snapshot(
     obs: &ObservationSnapshot,
     keep_media: impl Fn(&str) -> bool,
 ) -> RealtimeSnapshot {
-    let mut by_queue: HashMap<&str, BTreeMap<&str, &crate::genesys::MediaObs>> = HashMap::new();
+    let mut by_queue: HashMap<&str, BTreeMap<&str, &MediaObs>> = HashMap::new();
+    let mut bad_media: HashSet<(&str, &str)> = HashSet::new();
     for m in &obs.media {
-        if keep_media(&m.media_type) {
+        if !media_is_valid(m) {
+            bad_media.insert((m.queue_id.as_str(), m.media_type.as_str()));
+        } else if keep_media(&m.media_type) {
             by_queue
                 .entry(m.queue_id.as_str())
                 .or_default()
                 .insert(m.media_type.as_str(), m);
         }
     }
-    let agents_by_queue: HashMap<&str, &crate::genesys::QueueObs> = obs
+    let agents_by_queue: HashMap<&str, &QueueObs> = obs
         .queues
         .iter()
         .map(|q| (q.queue_id.as_str(), q))
@@ -75,9 +84,10 @@ pub fn realtime_snapshot(
     let mut snap = RealtimeSnapshot::default();
     for q in queues.queues() {
         let observed = by_queue.remove(q.id.as_str()).unwrap_or_default();
-        let mut media: BTreeMap<Arc<str>, Option<&crate::genesys::MediaObs>> = q
+        let mut media: BTreeMap<Arc<str>, Option<&MediaObs>> = q
             .media
             .iter()
+            .filter(|m| !bad_media.contains(&(q.id.as_str(), &*m.media_type)))
             .map(|m| (m.media_type.clone(), None))
             .collect();
         for (name, m) in observed {
@@ -102,7 +112,11 @@ pub fn realtime_snapshot(
                 longest_waiting_seconds,
             });
         }
-        let on_queue = agents_by_queue.get(q.id.as_str()).map(|o| &o.on_queue);
+        let observed_agents = agents_by_queue.get(q.id.as_str());
+        if observed_agents.is_some_and(|o| !agents_are_valid(o)) {
+            continue;
+        }
+        let on_queue = observed_agents.map(|o| &o.on_queue);
         snap.agents.push(AgentRow {
             queue: q.name.clone(),
             statuses: AGENT_STATUSES
@@ -117,11 +131,49 @@ pub fn realtime_snapshot(
     snap
 }
 
+/// True when every count of a media row is at most [`MAX_COUNT`].
+fn media_is_valid(m: &MediaObs) -> bool {
+    [m.waiting, m.interacting, m.alerting]
+        .iter()
+        .all(|&n| n <= MAX_COUNT)
+}
+
+/// True when every on-queue agent count is at most [`MAX_COUNT`].
+fn agents_are_valid(q: &QueueObs) -> bool {
+    q.on_queue.values().all(|&n| n <= MAX_COUNT)
+}
+
+/// The queue × media type groups of an observations answer with counts that
+/// cannot be served, sorted; per-queue agent counts are named with the media
+/// type `-` (they belong to no media type).
+pub fn bad_groups(obs: &ObservationSnapshot) -> Vec<BadGroup> {
+    let mut overflow = BadValues::default();
+    overflow.insert(BadValue::Overflow);
+    let media = obs
+        .media
+        .iter()
+        .filter(|m| !media_is_valid(m))
+        .map(|m| (m.queue_id.as_str(), m.media_type.as_str()));
+    let agents = obs
+        .queues
+        .iter()
+        .filter(|q| !agents_are_valid(q))
+        .map(|q| (q.queue_id.as_str(), "-"));
+    let found: BTreeSet<(&str, &str)> = media.chain(agents).collect();
+    found
+        .into_iter()
+        .map(|(queue_id, media_type)| BadGroup {
+            queue_id: queue_id.to_owned(),
+            media_type: media_type.to_owned(),
+            reasons: overflow,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::exporter::snapshot::{MediaInfo, QueueInfo};
-    use crate::genesys::{MediaObs, QueueObs};
 
     fn set() -> QueueSet {
         let media = |m: &str| MediaInfo {
@@ -194,5 +246,39 @@ mod tests {
                 ("not_responding", 0.0)
             ]
         );
+    }
+
+    /// Saturated counts (absurd or overflowing in the API answer) leave
+    /// their row out and are reported as overflow; good rows stay.
+    #[test]
+    fn saturated_counts_are_left_out() {
+        let obs = ObservationSnapshot {
+            media: vec![MediaObs {
+                queue_id: "q1".into(),
+                media_type: "voice".into(),
+                waiting: u64::MAX,
+                ..MediaObs::default()
+            }],
+            queues: vec![QueueObs {
+                queue_id: "q1".into(),
+                on_queue: BTreeMap::from([("IDLE".to_string(), MAX_COUNT + 1)]),
+                ..QueueObs::default()
+            }],
+        };
+        let snap = realtime_snapshot(&set(), &obs, |_| true);
+        let media: Vec<_> = snap
+            .media
+            .iter()
+            .map(|r| r.media_type.to_string())
+            .collect();
+        assert_eq!(media, ["chat"]);
+        assert!(snap.agents.is_empty());
+        let bad = bad_groups(&obs);
+        let keys: Vec<_> = bad
+            .iter()
+            .map(|g| (g.queue_id.as_str(), g.media_type.as_str()))
+            .collect();
+        assert_eq!(keys, [("q1", "-"), ("q1", "voice")]);
+        assert!(bad.iter().all(|g| g.reasons.contains(BadValue::Overflow)));
     }
 }

@@ -72,7 +72,8 @@ impl FamilyWriter {
 
     /// Encodes one gauge family of the catalogue; `samples` yields (label
     /// values in the order of [`Family::labels`], value). Labels are written
-    /// sorted by name. A family without samples is left out entirely.
+    /// sorted by name. A family without samples is left out entirely, and so
+    /// is a sample whose value is not finite or is negative.
     pub fn gauge<'a, L, I>(&mut self, family: &Family, samples: I)
     where
         L: AsRef<[&'a str]>,
@@ -86,6 +87,9 @@ impl FamilyWriter {
         order.sort_by_key(|&i| family.labels[i]);
         let metrics: Vec<Metric> = samples
             .into_iter()
+            // Every queue gauge is a finite, non-negative number; the snapshots
+            // already leave bad data out, this keeps it so whatever slips by.
+            .filter(|(_, value)| value.is_finite() && *value >= 0.0)
             .map(|(values, value)| {
                 let values = values.as_ref();
                 debug_assert_eq!(values.len(), family.labels.len(), "{}", family.name);

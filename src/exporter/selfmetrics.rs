@@ -13,6 +13,7 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
+use super::bad_values::{BadGroup, BadValueCounter};
 use super::families::{self, Family};
 use super::metric_support::QueryKind;
 use super::poll_error::PollError;
@@ -37,6 +38,7 @@ pub struct SelfMetrics {
     rate_limit_allowed: GaugeVec,
     rate_limit_count: GaugeVec,
     rate_limit_reset: GaugeVec,
+    bad_api_values: BadValueCounter,
     queues: IntGauge,
     connections_closed: IntCounterVec,
     connections_open: IntGauge,
@@ -92,6 +94,7 @@ impl SelfMetrics {
             rate_limit_allowed: gauge_vec(&families::RATE_LIMIT_ALLOWED),
             rate_limit_count: gauge_vec(&families::RATE_LIMIT_COUNT),
             rate_limit_reset: gauge_vec(&families::RATE_LIMIT_RESET),
+            bad_api_values: BadValueCounter::new(counter_vec(&families::BAD_API_VALUES)),
             queues: register(r, IntGauge::with_opts(opts(&families::QUEUES))),
             connections_closed: counter_vec(&families::HTTP_CONNECTIONS_CLOSED),
             connections_open: register(
@@ -169,6 +172,11 @@ impl SelfMetrics {
     /// Sets `genesys_exporter_queues`.
     pub fn set_queues(&self, n: usize) {
         self.queues.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Counts (and logs once) the groups of a poll's answer with bad values.
+    pub fn bad_api_values(&self, poll: PollKind, groups: &[BadGroup]) {
+        self.bad_api_values.record(poll, groups);
     }
 
     /// Records a finished poll; a failure is counted under its kind.

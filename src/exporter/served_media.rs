@@ -97,7 +97,7 @@ impl ServedMedia {
     pub fn note_observations(&mut self, obs: &ObservationSnapshot) -> bool {
         let mut grew = false;
         for m in &obs.media {
-            if m.waiting + m.interacting + m.alerting > 0 {
+            if m.waiting > 0 || m.interacting > 0 || m.alerting > 0 {
                 grew |= self.add(&m.queue_id, &m.media_type);
             }
         }

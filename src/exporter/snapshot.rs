@@ -5,9 +5,13 @@
 //! row (all-zero totals when the API returned nothing); the metric catalogue
 //! turns totals into exported values. Data for
 //! queues outside the queue set is dropped, so a removed or filtered queue
-//! vanishes with the next snapshot.
+//! vanishes with the next snapshot. Totals marked bad (see
+//! [`Totals::bad`]) give no row at all: their series are left out, never
+//! zero-filled or served wrong.
+//!
+//! `queue` labels are unique by construction (see [`QueueSet::new`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, LazyLock};
 
 use super::window::ResolvedWindow;
@@ -47,19 +51,32 @@ pub struct QueueSet {
 }
 
 impl QueueSet {
-    /// Builds the set: sorts by name, drops repeated ids, and makes names
-    /// unique by appending ` (<id>)` to later duplicates (label sets must be unique).
+    /// Builds the set: drops repeated ids (the first by name, then id, stays),
+    /// sorts by label and gives every queue a unique `queue` label:
+    ///
+    /// 1. A name only one queue has is its label, as is the name of the queue
+    ///    with the smallest id among those sharing a name.
+    /// 2. Every other queue of a shared name, in id order, gets `<name> (<id>)`;
+    ///    when that text is already a label, ` (2)`, ` (3)`, … is appended
+    ///    until it is not.
+    ///
+    /// Step 1 labels are distinct names; step 2 checks each candidate against
+    /// every label given so far, so no two queues share a label whatever the
+    /// names and ids are. A queue's label depends only on the names and ids
+    /// listed, so it stays the same from poll to poll while they do.
     pub fn new(mut queues: Vec<QueueInfo>) -> QueueSet {
         queues.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-        queues.dedup_by(|a, b| a.id == b.id);
-        let mut seen = BTreeSet::new();
+        let mut ids = HashSet::new();
+        queues.retain(|q| ids.insert(q.id.clone()));
         for q in &mut queues {
-            if !seen.insert(q.name.clone()) {
-                q.name = Arc::from(format!("{} ({})", q.name, q.id));
-            }
             q.media.sort_by(|a, b| a.media_type.cmp(&b.media_type));
             q.media.dedup_by(|a, b| a.media_type == b.media_type);
         }
+        let labels = unique_labels(queues.iter().map(|q| (&*q.name, q.id.as_str())));
+        for (q, label) in queues.iter_mut().zip(labels) {
+            q.name = label;
+        }
+        queues.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         let by_id = queues
             .iter()
             .enumerate()
@@ -108,6 +125,44 @@ impl QueueSet {
     pub fn is_empty(&self) -> bool {
         self.queues.is_empty()
     }
+}
+
+/// The `queue` label of each (name, id), in input order, by the rule of
+/// [`QueueSet::new`]. Input must be sorted by (name, id) with distinct ids.
+fn unique_labels<'a>(queues: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Vec<Arc<str>> {
+    let mut taken: HashSet<Arc<str>> = HashSet::new();
+    let mut labels: Vec<Option<Arc<str>>> = Vec::new();
+    let mut previous: Option<&str> = None;
+    for (name, _) in queues.clone() {
+        // Sorted input: the first of a run of equal names has the smallest id.
+        let first_of_name = previous != Some(name);
+        previous = Some(name);
+        if first_of_name {
+            let label: Arc<str> = Arc::from(name);
+            taken.insert(label.clone());
+            labels.push(Some(label));
+        } else {
+            labels.push(None);
+        }
+    }
+    queues
+        .zip(labels)
+        .map(|((name, id), label)| {
+            label.unwrap_or_else(|| {
+                let base = format!("{name} ({id})");
+                let mut candidate = base.clone();
+                // The candidates are distinct and `taken` is finite, so this ends.
+                let mut n: u64 = 1;
+                while taken.contains(candidate.as_str()) {
+                    n += 1;
+                    candidate = format!("{base} ({n})");
+                }
+                let label: Arc<str> = Arc::from(candidate);
+                taken.insert(label.clone());
+                label
+            })
+        })
+        .collect()
 }
 
 /// Window totals keyed by (queue id, media type), one entry per window index.
@@ -170,11 +225,15 @@ pub fn window_snapshot<'a>(
         for m in media {
             let per_window = totals.get(&(q.id.clone(), m.to_string()));
             for w in 0..windows.len() {
+                let totals = per_window.and_then(|v| v.get(w)).unwrap_or(&NOTHING);
+                if !totals.is_valid() {
+                    continue;
+                }
                 rows.push(WindowRow {
                     queue: q.name.clone(),
                     media_type: m.clone(),
                     window: w,
-                    totals: per_window.and_then(|v| v.get(w)).unwrap_or(&NOTHING),
+                    totals,
                 });
             }
         }
@@ -225,6 +284,75 @@ mod tests {
         assert_eq!(names, ["Sales", "Sales (c)", "Support"]);
         assert_eq!(set.get("a").expect("a").media.len(), 2);
         assert_eq!(set.ids(), ["a", "c", "b"]);
+    }
+
+    /// A queue literally named like another's disambiguated label keeps its
+    /// name, and the label it would collide with moves on: no label repeats.
+    #[test]
+    fn labels_are_unique_whatever_the_names() {
+        let set = QueueSet::new(vec![
+            queue("d1", "Dup", &["voice"]),
+            queue("d2", "Dup", &["voice"]),
+            queue("d3", "Dup (d2)", &["voice"]),
+            queue("d4", "Dup (d2)", &["voice"]),
+            queue("d5", "Dup (d2) (2)", &["voice"]),
+        ]);
+        let label = |id: &str| set.get(id).expect(id).name.to_string();
+        assert_eq!(label("d1"), "Dup");
+        assert_eq!(label("d3"), "Dup (d2)");
+        assert_eq!(label("d5"), "Dup (d2) (2)");
+        assert_eq!(label("d2"), "Dup (d2) (3)");
+        assert_eq!(label("d4"), "Dup (d2) (d4)");
+        let labels: HashSet<_> = set.queues().iter().map(|q| q.name.clone()).collect();
+        assert_eq!(labels.len(), 5);
+    }
+
+    /// Every combination of a few colliding names and ids gives distinct
+    /// labels, and a queue's label does not change when the list is reordered.
+    #[test]
+    fn labels_are_unique_and_stable_exhaustively() {
+        let names = ["A", "A (x)", "A (x) (2)", "", " (x)"];
+        let ids = ["x", "y", "x) (y"];
+        let mut all = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            for (j, id) in ids.iter().enumerate() {
+                all.push(queue(&format!("{id}{i}{j}"), name, &["voice"]));
+                all.push(queue(id, name, &["voice"]));
+            }
+        }
+        for take in 1..=all.len() {
+            let part: Vec<QueueInfo> = all.iter().take(take).cloned().collect();
+            let set = QueueSet::new(part.clone());
+            let labels: HashSet<_> = set.queues().iter().map(|q| q.name.clone()).collect();
+            assert_eq!(labels.len(), set.len(), "{:?}", set.queues());
+            let reversed = QueueSet::new(part.into_iter().rev().collect());
+            for q in set.queues() {
+                assert_eq!(
+                    reversed.get(&q.id).map(|r| r.name.clone()),
+                    Some(q.name.clone())
+                );
+            }
+        }
+    }
+
+    /// Bad totals give no rows: their series are left out, not zero-filled.
+    #[test]
+    fn bad_totals_are_left_out() {
+        let set = QueueSet::new(vec![queue("q1", "One", &["voice", "chat"])]);
+        let mut bad = Totals::default();
+        bad.record(
+            "tAnswered",
+            &StatValues {
+                count: Some(1.0),
+                sum: Some(-80_000.0),
+                ..Default::default()
+            },
+        );
+        let mut totals = WindowTotals::new();
+        totals.insert(("q1".into(), "voice".into()), vec![bad]);
+        let snap = window_snapshot(&set, vec![window("30m")], &totals, |_| true);
+        let media: Vec<_> = snap.rows.iter().map(|r| r.media_type.to_string()).collect();
+        assert_eq!(media, ["chat"]);
     }
 
     /// Missing API data gives all-zero totals; returned data is kept per window.

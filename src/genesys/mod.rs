@@ -49,3 +49,12 @@ pub use observations::{MediaObs, ObservationSnapshot, QueueObs};
 pub use observer::{ApiObserver, NoopObserver, RateLimitReport, RetryReason};
 pub use query::{AggregateRequest, OBSERVATION_METRICS};
 pub use queues::{Queue, QueueMedia};
+
+/// The pure decoders of the three data endpoints (JSON models and their
+/// conversion), for tests that feed them hostile answers directly.
+pub mod decode {
+    pub use super::aggregates::series_from_responses;
+    pub use super::model::{AggregateResponse, ObservationResponse, QueueListing};
+    pub use super::observations::snapshot_from_responses;
+    pub use super::queues::queue_from_entity;
+}

@@ -99,7 +99,7 @@ pub fn snapshot_from_responses(
                     for m in group.data {
                         match m.metric.as_str() {
                             "oWaiting" => {
-                                entry.waiting += count(m.stats.count);
+                                entry.waiting = entry.waiting.saturating_add(count(m.stats.count));
                                 // Details (asked for only without oLongestWaiting)
                                 // list the oldest waiting interaction first.
                                 if let Some(d) = m
@@ -113,8 +113,13 @@ pub fn snapshot_from_responses(
                                         Some(entry.longest_waiting_ms.map_or(d, |o| o.max(d)));
                                 }
                             }
-                            "oInteracting" => entry.interacting += count(m.stats.count),
-                            "oAlerting" => entry.alerting += count(m.stats.count),
+                            "oInteracting" => {
+                                entry.interacting =
+                                    entry.interacting.saturating_add(count(m.stats.count))
+                            }
+                            "oAlerting" => {
+                                entry.alerting = entry.alerting.saturating_add(count(m.stats.count))
+                            }
                             "oLongestWaiting" => {
                                 if let Some(d) = m
                                     .stats
@@ -140,10 +145,11 @@ pub fn snapshot_from_responses(
                             ("oMemberUsers", _) => entry.members = Some(n),
                             ("oActiveUsers", _) => entry.active = Some(n),
                             ("oOnQueueUsers", Some(status)) if !status.is_empty() => {
-                                *entry
+                                let total = entry
                                     .on_queue
                                     .entry(status.to_ascii_uppercase())
-                                    .or_default() += n;
+                                    .or_default();
+                                *total = total.saturating_add(n);
                             }
                             _ => {}
                         }

@@ -11,6 +11,7 @@ mod exporter_e2e;
 mod exporter_resilience;
 mod exporter_web;
 mod hardening;
+mod hostile_values;
 mod provisioning_lint;
 mod real_org;
 mod real_org_client;
