@@ -22,3 +22,27 @@ elif [ "$status" != 0 ]; then
   cat "$log" >&2
   exit "$status"
 fi
+
+# The hostile-API scrapes (colliding names, negative and overflowing values)
+# must also satisfy promtool's own text-format check.
+scrapes="$(mktemp -d)"
+trap 'rm -f "$log"; rm -rf "$scrapes"' EXIT
+GENESYS_TEST_SCRAPES_DIR="$scrapes" cargo test --locked --test it hostile_values::api >"$log" 2>&1 || {
+  cat "$log" >&2
+  exit 1
+}
+count=0
+for f in "$scrapes"/*.prom; do
+  [ -e "$f" ] || continue
+  count=$((count + 1))
+  if ! report="$(promtool check metrics <"$f" 2>&1)" || [ -n "$report" ]; then
+    echo "35-fuzz: promtool check metrics found problems in $(basename "$f"):" >&2
+    echo "$report" >&2
+    exit 1
+  fi
+done
+if [ "$count" -lt 3 ]; then
+  echo "35-fuzz: expected at least 3 hostile scrapes, got $count" >&2
+  exit 1
+fi
+echo "promtool check metrics: all $count hostile-API scrapes have no problems"

@@ -124,6 +124,21 @@ fn value(series: &[Series], name: &str, queue: &str) -> Option<f64> {
         .map(|s| s.value)
 }
 
+/// With `GENESYS_TEST_SCRAPES_DIR` set, writes the scrape there as
+/// `<test name>.prom`, for `promtool check metrics` in the test command
+/// (`scripts/test.d/35-fuzz.sh`); plain `cargo test` needs no promtool.
+fn keep_for_promtool(text: &str) {
+    let Some(dir) = std::env::var_os("GENESYS_TEST_SCRAPES_DIR") else {
+        return;
+    };
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("scrape")
+        .replace("::", "-");
+    let path = std::path::Path::new(&dir).join(format!("{name}.prom"));
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
 /// Runs the real exporter against the hostile API until all three parts are
 /// served, and returns the samples of one gzip scrape after checking the
 /// text strictly: valid format, unique series, finite non-negative queue
@@ -155,6 +170,7 @@ async fn serve_and_scrape(h: Hostile) -> Vec<Series> {
     let scraped = scrape(&base, "/metrics", true).await;
     exporter.stop().await;
     assert_eq!(scraped.status, 200);
+    keep_for_promtool(&scraped.text);
     let series = parse_strict(&scraped.text).unwrap_or_else(|e| panic!("{e}\n{}", scraped.text));
     check_queue_values(&series).unwrap_or_else(|e| panic!("{e}"));
     for line in scraped.text.lines().filter(|l| l.starts_with("genesys_")) {
