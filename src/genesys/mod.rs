@@ -46,3 +46,4 @@ pub use observations::{MediaObs, ObservationSnapshot, QueueObs};
 pub use observer::{ApiObserver, NoopObserver, RetryReason};
 pub use query::AggregateRequest;
 pub use queues::{Queue, QueueMedia};
+pub use retry::Jitter;
