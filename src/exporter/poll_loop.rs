@@ -49,7 +49,12 @@ impl Backoff {
     pub fn delay(&self, failures: u32, interval: Duration, unit: f64) -> Duration {
         let doublings = failures.saturating_sub(1).min(31);
         let ceiling = self.first.saturating_mul(1u32 << doublings).min(interval);
-        let cut = (self.jitter * unit).clamp(0.0, 1.0);
+        let cut = self.jitter * unit;
+        let cut = if cut.is_finite() {
+            cut.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         ceiling.mul_f64(1.0 - cut)
     }
 }
@@ -472,6 +477,15 @@ mod tests {
         let jittered = b.delay(3, interval, 0.999_999);
         assert!(jittered < Duration::from_secs(4), "{jittered:?}");
         assert!(jittered >= Duration::from_millis(3_600), "{jittered:?}");
+        let odd = Backoff {
+            first: Duration::from_secs(1),
+            jitter: f64::NAN,
+        };
+        assert_eq!(
+            odd.delay(1, interval, 0.5),
+            Duration::from_secs(1),
+            "NaN jitter is none"
+        );
         let tiny = Duration::from_millis(300);
         assert_eq!(b.delay(5, tiny, 0.0), tiny, "capped below `first` too");
     }
