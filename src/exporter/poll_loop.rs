@@ -200,7 +200,6 @@ fn log(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::ops::Range;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
 
@@ -209,8 +208,9 @@ mod tests {
     struct Fake {
         gate_open: bool,
         busy: Duration,
-        /// Polls starting within these spans (seconds since `epoch`) fail.
-        down: Vec<Range<u64>>,
+        /// Polls starting within these half-open spans `[from, to)`
+        /// (seconds since `epoch`) fail.
+        down: Vec<(u64, u64)>,
         epoch: Instant,
         in_flight: AtomicUsize,
         most_in_flight: AtomicUsize,
@@ -230,14 +230,14 @@ mod tests {
 
     impl Fake {
         fn new(busy: Duration) -> Arc<Fake> {
-            Fake::down_during(busy, Vec::new())
+            Fake::down_during(busy, &[])
         }
 
-        fn down_during(busy: Duration, down: Vec<Range<u64>>) -> Arc<Fake> {
+        fn down_during(busy: Duration, down: &[(u64, u64)]) -> Arc<Fake> {
             Arc::new(Fake {
                 gate_open: true,
                 busy,
-                down,
+                down: down.to_vec(),
                 epoch: Instant::now(),
                 in_flight: AtomicUsize::new(0),
                 most_in_flight: AtomicUsize::new(0),
@@ -273,7 +273,11 @@ mod tests {
                 .lock()
                 .expect("lock")
                 .push((start, self.secs()));
-            if self.down.iter().any(|d| d.contains(&start)) {
+            if self
+                .down
+                .iter()
+                .any(|&(from, to)| (from..to).contains(&start))
+            {
                 return Err(PollError::Lost {
                     task: "fake poll",
                     cause: String::from("API down"),
@@ -401,7 +405,7 @@ mod tests {
     /// failure, doubling up to the interval and staying there.
     #[tokio::test(start_paused = true)]
     async fn failures_back_off_doubling_up_to_the_interval() {
-        let fake = Fake::down_during(Duration::ZERO, vec![0..u64::MAX]);
+        let fake = Fake::down_during(Duration::ZERO, &[(0, u64::MAX)]);
         let running = start(&fake, schedule(20, 20));
         tokio::time::sleep(Duration::from_secs(75)).await;
         assert_eq!(fake.starts(), [0, 1, 3, 7, 15, 31, 51, 71]);
@@ -421,7 +425,7 @@ mod tests {
     async fn recovery_within_one_backoff_step() {
         // Each poll takes 2 s and the API is back at 10 s: fail 0-2, retry
         // 1 s later at 3-5, fail, 2 s later at 7-9, fail, 4 s later at 13: ok.
-        let fake = Fake::down_during(Duration::from_secs(2), vec![0..10]);
+        let fake = Fake::down_during(Duration::from_secs(2), &[(0, 10)]);
         let running = start(&fake, schedule(600, 600));
         tokio::time::sleep(Duration::from_secs(30)).await;
         assert_eq!(fake.starts(), [0, 3, 7, 13]);
@@ -429,7 +433,7 @@ mod tests {
         running.stop().await;
 
         // Instant polls: failures at 0, 1, 3 and 7 s; the 8 s step ends at 15 s.
-        let quick = Fake::down_during(Duration::ZERO, vec![0..10]);
+        let quick = Fake::down_during(Duration::ZERO, &[(0, 10)]);
         let running = start(&quick, schedule(600, 600));
         tokio::time::sleep(Duration::from_secs(700)).await;
         assert_eq!(
@@ -444,13 +448,13 @@ mod tests {
     /// 1 s after its first failure again.
     #[tokio::test(start_paused = true)]
     async fn success_resets_the_backoff() {
-        let fake = Fake::down_during(Duration::ZERO, vec![0..6, 40..45]);
+        let fake = Fake::down_during(Duration::ZERO, &[(0, 6), (40, 45)]);
         let running = start(&fake, schedule(20, 20));
         tokio::time::sleep(Duration::from_secs(80)).await;
         assert_eq!(fake.starts(), [0, 1, 3, 7, 27, 47, 67]);
         running.stop().await;
 
-        let fake = Fake::down_during(Duration::ZERO, vec![0..2, 40..45]);
+        let fake = Fake::down_during(Duration::ZERO, &[(0, 2), (40, 45)]);
         let running = start(&fake, schedule(20, 20));
         tokio::time::sleep(Duration::from_secs(70)).await;
         // Fails at 0 and 1, ok at 3 and 23; fails at 43 and 44 (1 s, not 4 s,
@@ -493,7 +497,7 @@ mod tests {
     /// Absurdly long intervals neither panic nor poll again.
     #[tokio::test(start_paused = true)]
     async fn huge_interval_does_not_overflow() {
-        let fake = Fake::down_during(Duration::ZERO, vec![0..1]);
+        let fake = Fake::down_during(Duration::ZERO, &[(0, 1)]);
         let huge = Schedule {
             kind: PollKind::Aggregates,
             interval: Duration::MAX,
