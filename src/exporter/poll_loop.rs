@@ -1,8 +1,9 @@
 //! The schedule of one poll kind: it waits until the kind may start, polls at
-//! once and then every interval, never overlapping itself, cancels a poll that
-//! passes its deadline, records every outcome (log line, self-metrics, shared
-//! status) and stops promptly when told to. What a poll does is behind
-//! [`PollCycle`], so the loop is tested with a fake under paused time.
+//! once and then every interval, never overlapping itself, retries a failed
+//! poll with backoff well inside its interval, cancels a poll that passes its
+//! deadline, records every outcome (log line, self-metrics, shared status) and
+//! stops promptly when told to. What a poll does is behind [`PollCycle`], so
+//! the loop is tested with a fake under paused time.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,9 +15,49 @@ use tokio::time::Instant;
 use super::poll_error::PollError;
 use super::selfmetrics::SelfMetrics;
 use super::state::{PollKind, Shared};
+use crate::genesys::Jitter;
 
 /// The shortest per-poll deadline, whatever the interval.
 pub const MIN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Far enough ahead to mean "never" when a deadline would overflow the clock.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
+
+/// How soon a failed poll is tried again: `first` after the first failure,
+/// doubling with each further consecutive failure, never more than the
+/// poll's interval, each delay shortened by a random fraction of at most
+/// `jitter` of itself (so exporters that failed together do not retry in
+/// step). A success resets it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// Delay after the first failure.
+    pub first: Duration,
+    /// Largest share of a delay the jitter removes, in [0, 1].
+    pub jitter: f64,
+}
+
+impl Backoff {
+    /// 1 s, doubling, up to 10 % shorter at random.
+    pub const DEFAULT: Backoff = Backoff {
+        first: Duration::from_secs(1),
+        jitter: 0.1,
+    };
+
+    /// The delay before the next attempt after `failures` consecutive failed
+    /// polls (at least 1), capped at `interval`; `unit` is a uniform draw in
+    /// [0, 1) that picks the jitter.
+    pub fn delay(&self, failures: u32, interval: Duration, unit: f64) -> Duration {
+        let doublings = failures.saturating_sub(1).min(31);
+        let ceiling = self.first.saturating_mul(1u32 << doublings).min(interval);
+        let cut = self.jitter * unit;
+        let cut = if cut.is_finite() {
+            cut.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        ceiling.mul_f64(1.0 - cut)
+    }
+}
 
 /// What the loop drives: the polls themselves.
 pub trait PollCycle: Send + Sync + 'static {
@@ -29,7 +70,7 @@ pub trait PollCycle: Send + Sync + 'static {
 }
 
 /// When one poll kind runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Schedule {
     /// The poll kind.
     pub kind: PollKind,
@@ -37,15 +78,19 @@ pub struct Schedule {
     pub interval: Duration,
     /// How long one poll may run before it is cancelled.
     pub deadline: Duration,
+    /// When a failed poll is tried again (instead of a whole interval later).
+    pub backoff: Backoff,
 }
 
 impl Schedule {
-    /// A schedule whose deadline is the interval, but at least [`MIN_DEADLINE`].
+    /// A schedule whose deadline is the interval, but at least
+    /// [`MIN_DEADLINE`], with the [`Backoff::DEFAULT`] retries.
     pub fn new(kind: PollKind, interval: Duration) -> Schedule {
         Schedule {
             kind,
             interval,
             deadline: interval.max(MIN_DEADLINE),
+            backoff: Backoff::DEFAULT,
         }
     }
 }
@@ -68,6 +113,11 @@ impl Outcomes {
 }
 
 /// Runs `schedule` until `stop` turns true (or its sender is dropped).
+///
+/// After a success the next poll starts one interval after that poll
+/// started; after a failure the next one starts [`Schedule::backoff`] after
+/// the failed one ended. Retries go through the same [`PollCycle`] (and so
+/// the same API client and its rate limit) as regular polls.
 pub async fn run_loop<C: PollCycle>(
     cycle: Arc<C>,
     schedule: Schedule,
@@ -79,7 +129,9 @@ pub async fn run_loop<C: PollCycle>(
         () = cycle.ready(kind) => {}
         _ = stop.wait_for(|s| *s) => return,
     }
+    let jitter = Jitter::default();
     let mut last_ok = None;
+    let mut failures = 0u32;
     loop {
         let started = Instant::now();
         let result = tokio::select! {
@@ -88,24 +140,60 @@ pub async fn run_loop<C: PollCycle>(
             }
             _ = stop.wait_for(|s| *s) => return,
         };
-        let elapsed = started.elapsed();
-        log(kind, elapsed, &result, last_ok);
+        let ended = Instant::now();
+        let elapsed = ended - started;
+        let next = if result.is_ok() {
+            failures = 0;
+            later(started, schedule.interval)
+        } else {
+            failures = failures.saturating_add(1);
+            let delay = schedule
+                .backoff
+                .delay(failures, schedule.interval, jitter.next_unit());
+            later(ended, delay)
+        };
+        log(
+            kind,
+            elapsed,
+            &result,
+            last_ok,
+            next.saturating_duration_since(ended),
+        );
         last_ok = Some(result.is_ok());
         outcomes.record(kind, elapsed, result);
         tokio::select! {
-            () = tokio::time::sleep_until(started + schedule.interval) => {}
+            () = tokio::time::sleep_until(next) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
     }
 }
 
-fn log(kind: PollKind, elapsed: Duration, result: &Result<(), PollError>, last_ok: Option<bool>) {
+/// `at + by`, or a far-off instant where that would overflow the clock.
+fn later(at: Instant, by: Duration) -> Instant {
+    at.checked_add(by)
+        .or_else(|| at.checked_add(FAR_FUTURE))
+        .unwrap_or(at)
+}
+
+fn log(
+    kind: PollKind,
+    elapsed: Duration,
+    result: &Result<(), PollError>,
+    last_ok: Option<bool>,
+    next_in: Duration,
+) {
     let poll = kind.as_str();
     let seconds = elapsed.as_secs_f64();
     match (result, last_ok) {
         (Ok(()), Some(true)) => tracing::debug!(poll, seconds, "poll succeeded"),
         (Ok(()), _) => tracing::info!(poll, seconds, "poll succeeded (first success or recovery)"),
-        (Err(e), _) => tracing::warn!(poll, kind = e.kind(), error = %e, "poll failed"),
+        (Err(e), _) => tracing::warn!(
+            poll,
+            kind = e.kind(),
+            error = %e,
+            retry_in_seconds = next_in.as_secs_f64(),
+            "poll failed"
+        ),
     }
 }
 
@@ -120,6 +208,9 @@ mod tests {
     struct Fake {
         gate_open: bool,
         busy: Duration,
+        /// Polls starting within these half-open spans `[from, to)`
+        /// (seconds since `epoch`) fail.
+        down: Vec<(u64, u64)>,
         epoch: Instant,
         in_flight: AtomicUsize,
         most_in_flight: AtomicUsize,
@@ -139,9 +230,14 @@ mod tests {
 
     impl Fake {
         fn new(busy: Duration) -> Arc<Fake> {
+            Fake::down_during(busy, &[])
+        }
+
+        fn down_during(busy: Duration, down: &[(u64, u64)]) -> Arc<Fake> {
             Arc::new(Fake {
                 gate_open: true,
                 busy,
+                down: down.to_vec(),
                 epoch: Instant::now(),
                 in_flight: AtomicUsize::new(0),
                 most_in_flight: AtomicUsize::new(0),
@@ -177,6 +273,16 @@ mod tests {
                 .lock()
                 .expect("lock")
                 .push((start, self.secs()));
+            if self
+                .down
+                .iter()
+                .any(|&(from, to)| (from..to).contains(&start))
+            {
+                return Err(PollError::Lost {
+                    task: "fake poll",
+                    cause: String::from("API down"),
+                });
+            }
             Ok(())
         }
     }
@@ -220,11 +326,18 @@ mod tests {
         }
     }
 
+    /// No jitter, so retry times are exact.
+    const STEADY: Backoff = Backoff {
+        first: Duration::from_secs(1),
+        jitter: 0.0,
+    };
+
     fn schedule(interval: u64, deadline: u64) -> Schedule {
         Schedule {
             kind: PollKind::Aggregates,
             interval: Duration::from_secs(interval),
             deadline: Duration::from_secs(deadline),
+            backoff: STEADY,
         }
     }
 
@@ -263,7 +376,7 @@ mod tests {
     async fn poll_past_deadline_is_cancelled_and_counted() {
         let fake = Fake::new(Duration::from_secs(3600));
         let running = start(&fake, schedule(30, 12));
-        tokio::time::sleep(Duration::from_secs(20)).await;
+        tokio::time::sleep(Duration::from_millis(12_500)).await;
         assert_eq!(fake.starts(), [0]);
         assert_eq!(fake.in_flight.load(Ordering::SeqCst), 0, "future dropped");
         assert!(fake.finished.lock().expect("lock").is_empty());
@@ -280,7 +393,120 @@ mod tests {
         assert_eq!(error.kind(), "deadline");
         assert!(status[1].last_success.is_none());
         tokio::time::sleep(Duration::from_secs(20)).await;
-        assert_eq!(fake.starts(), [0, 30], "the next poll still runs on time");
+        assert_eq!(
+            fake.starts(),
+            [0, 13, 27],
+            "retried 1 s, then 2 s after each cancelled poll"
+        );
+        running.stop().await;
+    }
+
+    /// While polls keep failing, each retry comes 1 s, 2 s, 4 s … after the
+    /// failure, doubling up to the interval and staying there.
+    #[tokio::test(start_paused = true)]
+    async fn failures_back_off_doubling_up_to_the_interval() {
+        let fake = Fake::down_during(Duration::ZERO, &[(0, u64::MAX)]);
+        let running = start(&fake, schedule(20, 20));
+        tokio::time::sleep(Duration::from_secs(75)).await;
+        assert_eq!(fake.starts(), [0, 1, 3, 7, 15, 31, 51, 71]);
+        let text = running.metrics();
+        assert!(
+            text.contains(
+                "genesys_exporter_poll_failures_total{kind=\"internal\",poll=\"aggregates\"} 8\n"
+            ),
+            "{text}"
+        );
+        running.stop().await;
+    }
+
+    /// When the API comes back the poll succeeds within one backoff step,
+    /// and the next regular poll comes one interval after that success.
+    #[tokio::test(start_paused = true)]
+    async fn recovery_within_one_backoff_step() {
+        // Each poll takes 2 s and the API is back at 10 s: fail 0-2, retry
+        // 1 s later at 3-5, fail, 2 s later at 7-9, fail, 4 s later at 13: ok.
+        let fake = Fake::down_during(Duration::from_secs(2), &[(0, 10)]);
+        let running = start(&fake, schedule(600, 600));
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert_eq!(fake.starts(), [0, 3, 7, 13]);
+        assert!(running.outcomes.shared.status()[1].last_success.is_some());
+        running.stop().await;
+
+        // Instant polls: failures at 0, 1, 3 and 7 s; the 8 s step ends at 15 s.
+        let quick = Fake::down_during(Duration::ZERO, &[(0, 10)]);
+        let running = start(&quick, schedule(600, 600));
+        tokio::time::sleep(Duration::from_secs(700)).await;
+        assert_eq!(
+            quick.starts(),
+            [0, 1, 3, 7, 15, 615],
+            "ok at 15 s, then 600 s later"
+        );
+        running.stop().await;
+    }
+
+    /// A success resets the backoff: the first retry of a later outage comes
+    /// 1 s after its first failure again.
+    #[tokio::test(start_paused = true)]
+    async fn success_resets_the_backoff() {
+        let fake = Fake::down_during(Duration::ZERO, &[(0, 6), (40, 45)]);
+        let running = start(&fake, schedule(20, 20));
+        tokio::time::sleep(Duration::from_secs(80)).await;
+        assert_eq!(fake.starts(), [0, 1, 3, 7, 27, 47, 67]);
+        running.stop().await;
+
+        let fake = Fake::down_during(Duration::ZERO, &[(0, 2), (40, 45)]);
+        let running = start(&fake, schedule(20, 20));
+        tokio::time::sleep(Duration::from_secs(70)).await;
+        // Fails at 0 and 1, ok at 3 and 23; fails at 43 and 44 (1 s, not 4 s,
+        // after the new outage began), ok at 46, then every 20 s.
+        assert_eq!(fake.starts(), [0, 1, 3, 23, 43, 44, 46, 66]);
+        running.stop().await;
+    }
+
+    /// Delays double from `first`, stop at the interval, never overflow, and
+    /// the jitter only shortens them, by at most its share.
+    #[test]
+    fn backoff_delays() {
+        let b = Backoff {
+            first: Duration::from_secs(1),
+            jitter: 0.1,
+        };
+        let interval = Duration::from_secs(600);
+        let delays: Vec<u64> = (1..=12)
+            .map(|n| b.delay(n, interval, 0.0).as_secs())
+            .collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600]);
+        assert_eq!(b.delay(u32::MAX, interval, 0.0), interval);
+        assert_eq!(b.delay(0, interval, 0.0), Duration::from_secs(1));
+        let jittered = b.delay(3, interval, 0.999_999);
+        assert!(jittered < Duration::from_secs(4), "{jittered:?}");
+        assert!(jittered >= Duration::from_millis(3_600), "{jittered:?}");
+        let odd = Backoff {
+            first: Duration::from_secs(1),
+            jitter: f64::NAN,
+        };
+        assert_eq!(
+            odd.delay(1, interval, 0.5),
+            Duration::from_secs(1),
+            "NaN jitter is none"
+        );
+        let tiny = Duration::from_millis(300);
+        assert_eq!(b.delay(5, tiny, 0.0), tiny, "capped below `first` too");
+    }
+
+    /// Absurdly long intervals neither panic nor poll again.
+    #[tokio::test(start_paused = true)]
+    async fn huge_interval_does_not_overflow() {
+        let fake = Fake::down_during(Duration::ZERO, &[(0, 1)]);
+        let huge = Schedule {
+            kind: PollKind::Aggregates,
+            interval: Duration::MAX,
+            deadline: Duration::MAX,
+            backoff: STEADY,
+        };
+        let running = start(&fake, huge);
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        assert_eq!(fake.starts(), [0, 1]);
         running.stop().await;
     }
 

@@ -49,6 +49,7 @@ pub use observations::{MediaObs, ObservationSnapshot, QueueObs};
 pub use observer::{ApiObserver, NoopObserver, RateLimitReport, RetryReason};
 pub use query::{AggregateRequest, OBSERVATION_METRICS};
 pub use queues::{Queue, QueueMedia};
+pub use retry::Jitter;
 
 /// The pure decoders of the three data endpoints (JSON models and their
 /// conversion), for tests that feed them hostile answers directly.

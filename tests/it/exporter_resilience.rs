@@ -212,6 +212,57 @@ async fn outage_is_reported_and_recovered() {
     sim.shutdown().await;
 }
 
+/// With the default 10 min queue-list interval and the API down at start,
+/// the failed queue-list poll is retried with backoff well inside that
+/// interval, so once the API returns every poll recovers within seconds
+/// instead of at the next queue-list interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_list_recovers_within_backoff_after_outage() {
+    let sim = start_roomy_sim(SimConfig::default()).await;
+    let control = sim.control();
+    control.set_outage(true);
+    let exporter = Exporter::start(&["--poll.queues-interval", "10m"], client_for(&sim)).await;
+    let base = exporter.base.clone();
+    let queue_failures = |s: &[Sample]| -> f64 {
+        named(s, "genesys_exporter_poll_failures_total")
+            .iter()
+            .filter(|s| s.label("poll") == "queues")
+            .map(|s| s.value)
+            .sum()
+    };
+
+    // A second failure within a minute is only possible as a retry.
+    wait_until(
+        Duration::from_secs(60),
+        "two failed queue-list polls",
+        || {
+            let base = base.clone();
+            async move { queue_failures(&parse(&get(&base, "/metrics", false).await.text)) >= 2.0 }
+        },
+    )
+    .await;
+    let samples = parse(&get(&base, "/metrics", false).await.text);
+    assert_eq!(value(&samples, "genesys_up", &[]), Some(0.0));
+    assert!(
+        value(
+            &samples,
+            "genesys_exporter_last_success_timestamp_seconds",
+            &[("poll", "queues")]
+        )
+        .is_none_or(|t| t == 0.0),
+        "no queue-list success during the outage"
+    );
+
+    control.set_outage(false);
+    // Generous for a noisy machine, yet far inside the 10 min interval.
+    let samples = wait_for_up(&base, 1.0, Duration::from_secs(30)).await;
+    assert!(value(&samples, "genesys_queue_offered", &[]).is_some());
+    assert!(value(&samples, "genesys_queue_members", &[]).is_some());
+    assert_eq!(get(&base, "/-/ready", false).await.status, 200);
+    exporter.stop().await;
+    sim.shutdown().await;
+}
+
 /// Without the observation permission, the exporter keeps serving the queue
 /// list and window gauges, reports genesys_up 0 and names the missing
 /// permission on the landing page.
