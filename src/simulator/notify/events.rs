@@ -128,7 +128,14 @@ pub fn message(group: &GroupKey, metrics: &[Metric], now: i64, correlation_id: &
     let at = format_instant(now);
     let metrics: Vec<Value> = metrics
         .iter()
-        .map(|m| json!({"metric": m.metric, "qualifier": m.qualifier, "stats": m.stats}))
+        .map(|m| {
+            // Like the REST answer, an unqualified metric has no `qualifier` key.
+            let mut v = json!({"metric": m.metric, "stats": m.stats});
+            if let Some(q) = &m.qualifier {
+                v["qualifier"] = json!(q);
+            }
+            v
+        })
         .collect();
     json!({
         "topicName": topic_of_queue(queue),
