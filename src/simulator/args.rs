@@ -261,3 +261,54 @@ fn parse_close_after(s: &str) -> Result<Duration, String> {
 fn parse_closing_notice(s: &str) -> Result<Duration, String> {
     duration_in(s, Duration::ZERO, HOUR)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        flags: SimulateFlags,
+    }
+
+    fn parse(args: &[&str]) -> Result<SimConfig, String> {
+        Wrapper::try_parse_from(std::iter::once("simulate").chain(args.iter().copied()))
+            .map(|w| w.flags.to_config())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The notification flags reach the configuration, `0s` meaning "never
+    /// close", and values outside their documented ranges are refused by flag name.
+    #[test]
+    fn notification_flags_and_ranges() {
+        let c = parse(&[
+            "--channel-ttl=2h",
+            "--heartbeat-interval=250ms",
+            "--notify-close-after=90s",
+            "--notify-closing-notice=0s",
+            "--notify-style=changed",
+            "--notify-drop-rate=0.25",
+        ])
+        .expect("valid flags");
+        assert_eq!(c.notify.channel_ttl, Duration::from_secs(7200));
+        assert_eq!(c.notify.heartbeat_interval, Duration::from_millis(250));
+        assert_eq!(c.notify.close_after, Some(Duration::from_secs(90)));
+        assert_eq!(c.notify.closing_notice, Duration::ZERO);
+        assert_eq!(c.notify.style, NotifyStyle::Changed);
+        assert_eq!(c.notify.drop_rate, 0.25);
+        let d = parse(&[]).expect("defaults");
+        assert_eq!(d.notify, NotifyConfig::default());
+        for (bad, flag) in [
+            ("--channel-ttl=500ms", "--channel-ttl"),
+            ("--heartbeat-interval=10ms", "--heartbeat-interval"),
+            ("--notify-close-after=8d", "--notify-close-after"),
+            ("--notify-closing-notice=2h", "--notify-closing-notice"),
+            ("--notify-drop-rate=1.5", "--notify-drop-rate"),
+        ] {
+            let err = parse(&[bad]).expect_err(bad);
+            assert!(err.contains(flag), "{bad}: {err}");
+        }
+    }
+}

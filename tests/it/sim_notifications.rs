@@ -311,6 +311,22 @@ async fn events_equal_the_rest_observations_answer() {
         waiting += want["oWaiting/-"]["count"].as_u64().unwrap_or(0);
     }
     assert!(waiting > 0, "the frozen instant has callers waiting");
+    // Independently of any simulator code path: waiting conversations of the
+    // model's log (offered before now, not yet alerting) per queue × media.
+    let model = sim.handle.model();
+    let now = ms(NOW);
+    for q in model.queues() {
+        for m in &q.media {
+            let want = model
+                .conversations(&q.id, &m.media_type, now - 1, now)
+                .iter()
+                .filter(|c| c.offered_ms < now && now <= c.wait_end_ms - c.alert_ms)
+                .count() as u64;
+            let group = json!({"queueId": q.id, "mediaType": m.media_type}).to_string();
+            let got = keyed(&events[&group]["data"][0]["metrics"]);
+            assert_eq!(got["oWaiting/-"]["count"], want, "{group}");
+        }
+    }
     let _ = ws.close(None).await;
     sim.handle.shutdown().await;
 }
@@ -497,4 +513,35 @@ async fn drop_rate_one_loses_every_event() {
     }
     let _ = ws.close(None).await;
     sim.handle.shutdown().await;
+}
+
+/// A channel is gone (HEAD 404, subscriptions 404) once its `--channel-ttl` has passed.
+#[tokio::test]
+async fn channel_expires_after_its_ttl() {
+    let sim = frozen(NotifyConfig {
+        channel_ttl: Duration::from_secs(1),
+        ..NotifyConfig::default()
+    })
+    .await;
+    let token = sim.token().await;
+    let id = create_channel(&sim, &token).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let head = format!("{CHANNELS}/{id}");
+    assert_eq!(
+        sim.call(Method::HEAD, &head, Some(&token), None)
+            .await
+            .status,
+        404
+    );
+    let sub = format!("{head}/subscriptions");
+    let body = json!([{"id": topic("a")}]);
+    let r = sim
+        .call(Method::POST, &sub, Some(&token), Some(&body))
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let listed = sim.call(Method::GET, CHANNELS, Some(&token), None).await;
+    assert!(ids_of(&listed.body).is_empty());
 }
