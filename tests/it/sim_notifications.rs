@@ -545,3 +545,41 @@ async fn channel_expires_after_its_ttl() {
     let listed = sim.call(Method::GET, CHANNELS, Some(&token), None).await;
     assert!(ids_of(&listed.body).is_empty());
 }
+
+/// A connected socket whose channel expires gets a `result` "404" message and is closed.
+#[tokio::test]
+async fn expired_channel_closes_its_socket() {
+    let sim = frozen(NotifyConfig {
+        channel_ttl: Duration::from_secs(3),
+        ..NotifyConfig::default()
+    })
+    .await;
+    let token = sim.token().await;
+    let ch = create_channel(&sim, &token).await;
+    let mut ws = connect_socket(ch["connectUri"].as_str().expect("uri")).await;
+    match next_non_heartbeat(&mut ws).await {
+        Received::Json(v) => assert_eq!(v["result"], "404", "{v}"),
+        Received::Closed => panic!("closed without the 404 message"),
+    }
+    assert!(matches!(
+        next_non_heartbeat(&mut ws).await,
+        Received::Closed
+    ));
+    sim.handle.shutdown().await;
+}
+
+/// Channel calls count against the token's rate limit like every other endpoint.
+#[tokio::test]
+async fn channel_calls_are_rate_limited() {
+    let sim = Sim::start(SimConfig {
+        rate_limit_per_minute: 2,
+        ..SimConfig::default()
+    })
+    .await;
+    let token = sim.token().await;
+    create_channel(&sim, &token).await;
+    create_channel(&sim, &token).await;
+    let limited = sim.call(Method::POST, CHANNELS, Some(&token), None).await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    assert!(!limited.header("retry-after").is_empty());
+}
