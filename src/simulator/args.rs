@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use super::config::{EmptyResults, ExpiredTokenCode, LongestMode, SimClient, SimConfig, SlOptions};
+use super::config::{
+    EmptyResults, ExpiredTokenCode, LongestMode, NotifyConfig, NotifyStyle, SimClient, SimConfig,
+    SlOptions,
+};
 use super::profile::TrafficProfile;
 use super::variants::VariantFlags;
 
@@ -136,6 +139,29 @@ pub struct SimulateFlags {
     /// Freeze the clock at this instant (RFC 3339, e.g. 2025-03-12T10:15:00Z) instead of the wall clock.
     #[arg(long = "fixed-now", env = "GENESYS_SIMULATOR_FIXED_NOW", value_parser = parse_now)]
     pub fixed_now: Option<i64>,
+    /// Lifetime of a notification channel (1s..7d); re-subscribing extends it.
+    #[arg(long = "channel-ttl", env = "GENESYS_SIMULATOR_CHANNEL_TTL", default_value = "24h", value_parser = parse_channel_ttl)]
+    pub channel_ttl: Duration,
+    /// Interval of WebSocket heartbeats (100ms..1h).
+    #[arg(long = "heartbeat-interval", env = "GENESYS_SIMULATOR_HEARTBEAT_INTERVAL", default_value = "30s", value_parser = parse_heartbeat)]
+    pub heartbeat_interval: Duration,
+    /// Close every notification socket this long after it connected (0s = never; at most 7d).
+    #[arg(long = "notify-close-after", env = "GENESYS_SIMULATOR_NOTIFY_CLOSE_AFTER", default_value = "0s", value_parser = parse_close_after)]
+    pub notify_close_after: Duration,
+    /// Send v2.system.socket_closing this long before a scheduled close (0s = close without notice; at most 1h).
+    #[arg(long = "notify-closing-notice", env = "GENESYS_SIMULATOR_NOTIFY_CLOSING_NOTICE", default_value = "60s", value_parser = parse_closing_notice)]
+    pub notify_closing_notice: Duration,
+    /// Queue observation events carry the group's "full" state or only the "changed" metrics.
+    #[arg(
+        long = "notify-style",
+        env = "GENESYS_SIMULATOR_NOTIFY_STYLE",
+        value_enum,
+        default_value = "full"
+    )]
+    pub notify_style: NotifyStyle,
+    /// Share (0..1) of queue observation events silently lost.
+    #[arg(long = "notify-drop-rate", env = "GENESYS_SIMULATOR_NOTIFY_DROP_RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub notify_drop_rate: f64,
     /// The ways a real org may answer differently (`--preset real-org` and its parts).
     #[command(flatten)]
     pub variants: VariantFlags,
@@ -172,6 +198,15 @@ impl SimulateFlags {
             fixed_now_ms: self.fixed_now,
             extra_clients: self.extra_clients.clone(),
             variants: self.variants.resolve(),
+            notify: NotifyConfig {
+                channel_ttl: self.channel_ttl,
+                heartbeat_interval: self.heartbeat_interval,
+                close_after: (!self.notify_close_after.is_zero())
+                    .then_some(self.notify_close_after),
+                closing_notice: self.notify_closing_notice,
+                style: self.notify_style,
+                drop_rate: self.notify_drop_rate,
+            },
             ..SimConfig::default()
         }
     }
@@ -192,5 +227,88 @@ fn parse_scale(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
         _ => Err(format!("{s:?} is not a non-negative number")),
+    }
+}
+
+/// A duration within `lo..=hi`, or an error naming the range.
+fn duration_in(s: &str, lo: Duration, hi: Duration) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e}"))?;
+    if d < lo || d > hi {
+        return Err(format!(
+            "{s:?} is outside {}..{}",
+            humantime::format_duration(lo),
+            humantime::format_duration(hi)
+        ));
+    }
+    Ok(d)
+}
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn parse_channel_ttl(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::from_secs(1), 7 * DAY)
+}
+
+fn parse_heartbeat(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::from_millis(100), HOUR)
+}
+
+fn parse_close_after(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::ZERO, 7 * DAY)
+}
+
+fn parse_closing_notice(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::ZERO, HOUR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        flags: SimulateFlags,
+    }
+
+    fn parse(args: &[&str]) -> Result<SimConfig, String> {
+        Wrapper::try_parse_from(std::iter::once("simulate").chain(args.iter().copied()))
+            .map(|w| w.flags.to_config())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The notification flags reach the configuration, `0s` meaning "never
+    /// close", and values outside their documented ranges are refused by flag name.
+    #[test]
+    fn notification_flags_and_ranges() {
+        let c = parse(&[
+            "--channel-ttl=2h",
+            "--heartbeat-interval=250ms",
+            "--notify-close-after=90s",
+            "--notify-closing-notice=0s",
+            "--notify-style=changed",
+            "--notify-drop-rate=0.25",
+        ])
+        .expect("valid flags");
+        assert_eq!(c.notify.channel_ttl, Duration::from_secs(7200));
+        assert_eq!(c.notify.heartbeat_interval, Duration::from_millis(250));
+        assert_eq!(c.notify.close_after, Some(Duration::from_secs(90)));
+        assert_eq!(c.notify.closing_notice, Duration::ZERO);
+        assert_eq!(c.notify.style, NotifyStyle::Changed);
+        assert_eq!(c.notify.drop_rate, 0.25);
+        let d = parse(&[]).expect("defaults");
+        assert_eq!(d.notify, NotifyConfig::default());
+        for (bad, flag) in [
+            ("--channel-ttl=500ms", "--channel-ttl"),
+            ("--heartbeat-interval=10ms", "--heartbeat-interval"),
+            ("--notify-close-after=8d", "--notify-close-after"),
+            ("--notify-closing-notice=2h", "--notify-closing-notice"),
+            ("--notify-drop-rate=1.5", "--notify-drop-rate"),
+        ] {
+            let err = parse(&[bad]).expect_err(bad);
+            assert!(err.contains(flag), "{bad}: {err}");
+        }
     }
 }

@@ -28,6 +28,7 @@ struct Client {
 
 #[derive(Debug)]
 struct Token {
+    client: String,
     permissions: Vec<String>,
     expires: Instant,
     revoked: bool,
@@ -159,6 +160,7 @@ impl Auth {
         self.tokens.insert(
             access_token.clone(),
             Token {
+                client: id.clone(),
                 permissions,
                 expires: now + self.ttl,
                 revoked: false,
@@ -204,6 +206,11 @@ impl Auth {
         self.tokens
             .get(token)
             .is_some_and(|t| t.permissions.iter().any(|p| p == permission))
+    }
+
+    /// The client id the token was issued to.
+    pub fn client_of(&self, token: &str) -> Option<&str> {
+        self.tokens.get(token).map(|t| t.client.as_str())
     }
 
     /// Counts a request against the token's rolling window.

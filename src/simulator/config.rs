@@ -117,6 +117,49 @@ pub struct SimConfig {
     /// Real-org variants (rejected metrics, bucket alignment, granularities,
     /// media settings, nextUri form, per-endpoint predicate limits).
     pub variants: Variants,
+    /// Notifications API (channels, WebSocket, queue observation events).
+    pub notify: NotifyConfig,
+}
+
+/// What each queue observation event carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum NotifyStyle {
+    /// The group's full current state.
+    #[default]
+    Full,
+    /// Only the metrics that changed since the previous event of the group.
+    Changed,
+}
+
+/// Knobs of the simulated Notifications API (notifications notes §1–§4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifyConfig {
+    /// Lifetime of a channel; re-subscribing extends it.
+    pub channel_ttl: Duration,
+    /// Interval of `channel.metadata` "WebSocket Heartbeat" messages.
+    pub heartbeat_interval: Duration,
+    /// Close every socket this long after it connected (`None` = never).
+    pub close_after: Option<Duration>,
+    /// Send `v2.system.socket_closing` this long before a scheduled close
+    /// (`Duration::ZERO` = close without notice).
+    pub closing_notice: Duration,
+    /// Full state or only changed metrics per event.
+    pub style: NotifyStyle,
+    /// Share (0–1) of queue events silently lost.
+    pub drop_rate: f64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            channel_ttl: Duration::from_secs(24 * 3600),
+            heartbeat_interval: Duration::from_secs(30),
+            close_after: None,
+            closing_notice: Duration::from_secs(60),
+            style: NotifyStyle::Full,
+            drop_rate: 0.0,
+        }
+    }
 }
 
 /// An OAuth client of the simulated org.
@@ -192,6 +235,7 @@ impl Default for SimConfig {
             fixed_now_ms: None,
             extra_clients: Vec::new(),
             variants: Variants::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::auth::Auth;
 use super::config::SimConfig;
+use super::notify::Channels;
 use super::org::OrgModel;
 
 /// The simulated endpoints (for scripted faults and request counts).
@@ -21,6 +22,8 @@ pub enum SimEndpoint {
     Aggregates,
     /// `POST /api/v2/analytics/queues/observations/query`.
     Observations,
+    /// `/api/v2/notifications/channels…` (channels and subscriptions).
+    Notifications,
 }
 
 impl SimEndpoint {
@@ -64,7 +67,8 @@ pub(crate) struct Shared {
     pub org: Arc<OrgModel>,
     pub knobs: Mutex<Knobs>,
     pub auth: Mutex<Auth>,
-    counts: [AtomicU64; 4],
+    counts: [AtomicU64; 5],
+    pub notify: Mutex<Channels>,
 }
 
 impl Shared {
@@ -85,6 +89,7 @@ impl Shared {
             knobs: Mutex::new(knobs),
             auth: Mutex::new(auth),
             counts: Default::default(),
+            notify: Mutex::new(Channels::default()),
         }
     }
 
@@ -94,6 +99,10 @@ impl Shared {
 
     pub fn auth(&self) -> MutexGuard<'_, Auth> {
         self.auth.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn notify(&self) -> MutexGuard<'_, Channels> {
+        self.notify.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn count(&self, e: SimEndpoint) {

@@ -13,6 +13,8 @@
 //! - `query`, `filter`, `buckets`, `aggregate`, `aggregate_render`, `sparse`: aggregate
 //!   queries.
 //! - `observations`, `routing`, `auth`: the other endpoints.
+//! - `notify`: the Notifications API (channels, subscriptions, the WebSocket
+//!   and queue observation events).
 //! - [`variants`]: the ways a real org may answer differently, and the `real-org` preset.
 //! - `server`, `control`, `errors`, `urlenc`, `rng`: HTTP plumbing.
 
@@ -31,6 +33,7 @@ mod errors;
 mod filter;
 mod media;
 mod names;
+mod notify;
 mod observations;
 mod org;
 mod profile;
@@ -46,10 +49,12 @@ pub mod variants;
 
 pub use args::{SimulateArgs, SimulateFlags};
 pub use config::{
-    EmptyResults, ExpiredTokenCode, LongestMode, SimClient, SimConfig, SlOptions, ALL_PERMISSIONS,
+    EmptyResults, ExpiredTokenCode, LongestMode, NotifyConfig, NotifyStyle, SimClient, SimConfig,
+    SlOptions, ALL_PERMISSIONS,
 };
 pub use control::{Control, Fault, SimEndpoint};
 pub use conversation::{Conversation, Event};
+pub use notify::{MAX_CHANNELS_PER_CLIENT, MAX_TOPICS_PER_CHANNEL};
 pub use org::{OrgModel, SimMedia, SimQueue};
 pub use profile::TrafficProfile;
 pub use realtime::{MediaObservation, QueueUsers};

@@ -11,6 +11,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
+use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -22,6 +23,8 @@ use super::auth::{correlation_id, Admission};
 use super::catalog::{AGGREGATE_METRICS, OBSERVATION_DETAIL_METRICS, OBSERVATION_METRICS};
 use super::control::{Control, Fault, Shared, SimEndpoint};
 use super::errors::ApiError;
+use super::notify::rest::{self as notify_rest, Caller, OBSERVATION_PERMISSION};
+use super::notify::socket as notify_socket;
 use super::observations::{self, ObsOptions};
 use super::org::OrgModel;
 use super::query::{self, Limits};
@@ -47,7 +50,10 @@ pub struct SimHandle {
 pub async fn spawn(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHandle> {
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared::new(config));
-    let app = Router::new().fallback(handle).with_state(shared.clone());
+    let app = Router::new()
+        .route("/channels/{id}", get(notify_socket::upgrade))
+        .fallback(handle)
+        .with_state(shared.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -107,6 +113,10 @@ enum Route {
 
 fn route(method: &Method, path: &str) -> Route {
     let path = path.trim_end_matches('/');
+    if notify_rest::is_notifications_path(path) {
+        // Several methods per path; the Notifications handler checks them.
+        return Route::Endpoint(SimEndpoint::Notifications);
+    }
     let (want, ep) = match path {
         "/oauth/token" => (Method::POST, SimEndpoint::Token),
         "/api/v2/routing/queues" => (Method::GET, SimEndpoint::Queues),
@@ -318,12 +328,16 @@ async fn pipeline(
         token
     };
     let permission = match ep {
-        SimEndpoint::Queues => "routing:queue:view",
-        SimEndpoint::Aggregates => "analytics:conversationAggregate:view",
-        _ => "analytics:queueObservation:view",
+        SimEndpoint::Queues => Some("routing:queue:view"),
+        SimEndpoint::Aggregates => Some("analytics:conversationAggregate:view"),
+        // Channels need no permission; topics are checked one by one.
+        SimEndpoint::Notifications => None,
+        _ => Some("analytics:queueObservation:view"),
     };
-    if !shared.auth().permitted(&token, permission) {
-        return Err(ApiError::missing_permission(permission).into());
+    if let Some(permission) = permission {
+        if !shared.auth().permitted(&token, permission) {
+            return Err(ApiError::missing_permission(permission).into());
+        }
     }
     if body.len() > MAX_BODY {
         return Err(ApiError::too_large().into());
@@ -333,6 +347,24 @@ async fn pipeline(
         if !ct.to_ascii_lowercase().starts_with("application/json") {
             return Err(ApiError::unsupported_media_type().into());
         }
+    }
+    if ep == SimEndpoint::Notifications {
+        let (client, observe) = {
+            let auth = shared.auth();
+            let client = auth.client_of(&token).unwrap_or_default().to_string();
+            (client, auth.permitted(&token, OBSERVATION_PERMISSION))
+        };
+        let caller = Caller {
+            client: &client,
+            token: &token,
+            observe,
+        };
+        let query = uri.query().unwrap_or("");
+        let host = header_str(header::HOST);
+        let reply = notify_rest::answer(shared, method, uri.path(), query, host, body, caller)?;
+        return Ok(Step::Done(
+            reply.map_or(Reply::Raw(String::new()), Reply::Json),
+        ));
     }
     Ok(Step::Compute(ep))
 }
@@ -400,7 +432,7 @@ fn endpoint(
                 opts,
             )))
         }
-        SimEndpoint::Token => Err(ApiError::not_found()),
+        SimEndpoint::Token | SimEndpoint::Notifications => Err(ApiError::not_found()),
     }
 }
 

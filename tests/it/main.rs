@@ -19,6 +19,7 @@ mod report_cli;
 mod rules_lint;
 mod sim_aggregates;
 mod sim_http;
+mod sim_notifications;
 mod sim_observations;
 mod sim_real_org;
 mod sim_requests;

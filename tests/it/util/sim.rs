@@ -105,6 +105,24 @@ impl Sim {
         reply(req.send().await.expect("POST")).await
     }
 
+    /// Any method on `path` with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        reply(req.send().await.expect("request")).await
+    }
+
     /// POST an aggregate query.
     pub async fn aggregates(&self, token: &str, body: &Value) -> Reply {
         self.post(
@@ -250,4 +268,59 @@ pub fn assert_error(r: &Reply, status: u16, code: &str, fragment: &str) {
     assert_eq!(r.body["contextId"], r.header("inin-correlation-id"));
     assert_eq!(r.body["details"], json!([]));
     assert_eq!(r.body["errors"], json!([]));
+}
+
+/// A notification WebSocket client.
+pub type NotifySocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects to a channel's `connectUri` (loopback `ws://` only).
+pub async fn connect_socket(connect_uri: &str) -> NotifySocket {
+    assert!(connect_uri.starts_with("ws://127.0.0.1:"), "{connect_uri}");
+    let (ws, _) = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(connect_uri),
+    )
+    .await
+    .expect("connect in time")
+    .expect("websocket handshake");
+    ws
+}
+
+/// What the socket delivered next.
+#[derive(Debug)]
+pub enum Received {
+    /// A JSON text message.
+    Json(Value),
+    /// A close frame, or the end of the stream.
+    Closed,
+}
+
+/// The next message of the socket, waiting at most 10 s (pings and pongs skipped).
+pub async fn next_message(ws: &mut NotifySocket) -> Received {
+    use futures_util::StreamExt;
+    for _ in 0..100 {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s");
+        match msg {
+            None | Some(Err(_)) => return Received::Closed,
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => return Received::Closed,
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                return Received::Json(serde_json::from_str(t.as_str()).expect("JSON message"))
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    panic!("only control frames received");
+}
+
+/// Sends a JSON text message on the socket.
+pub async fn send_json(ws: &mut NotifySocket, v: &Value) {
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        v.to_string().into(),
+    ))
+    .await
+    .expect("send on the socket");
 }
