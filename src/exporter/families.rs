@@ -326,9 +326,9 @@ pub const RATE_LIMIT_ALLOWED: Family = gauge(
     "Requests per window Genesys allows the exporter's token (inin-ratelimit-allowed header of \
      the last API response that carried it); cached, absent until such a response.",
 );
-/// `genesys_api_rate_limit_count`.
-pub const RATE_LIMIT_COUNT: Family = gauge(
-    "genesys_api_rate_limit_count",
+/// `genesys_api_rate_limit_used`.
+pub const RATE_LIMIT_USED: Family = gauge(
+    "genesys_api_rate_limit_used",
     &[],
     "Requests Genesys counted in the token's current window (inin-ratelimit-count header of the \
      last API response that carried it); cached, absent until such a response.",
@@ -411,7 +411,7 @@ pub const SELF_FAMILIES: [&Family; 20] = [
     &API_BUDGET,
     &API_CHUNK_SIZE,
     &RATE_LIMIT_ALLOWED,
-    &RATE_LIMIT_COUNT,
+    &RATE_LIMIT_USED,
     &RATE_LIMIT_RESET,
     &BAD_API_VALUES,
     &QUEUES,
@@ -438,6 +438,15 @@ mod tests {
             assert!(f.name.starts_with("genesys_"), "{}", f.name);
             assert!(
                 f.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{}",
+                f.name
+            );
+            // promtool's lint: only histograms and summaries end so.
+            assert!(
+                f.kind == MetricType::Histogram
+                    || !["_count", "_sum", "_bucket"]
+                        .iter()
+                        .any(|s| f.name.ends_with(s)),
                 "{}",
                 f.name
             );

@@ -405,7 +405,7 @@ async fn rate_limit_headers_are_exported() {
         value(&samples, "genesys_exporter_api_request_budget", &[]),
         Some(54.0)
     );
-    let count = value(&samples, "genesys_api_rate_limit_count", &[]).expect("count");
+    let count = value(&samples, "genesys_api_rate_limit_used", &[]).expect("count");
     assert!((1.0..=60.0).contains(&count), "{count}");
     let reset = value(&samples, "genesys_api_rate_limit_reset_seconds", &[]).expect("reset");
     assert!((0.0..=60.0).contains(&reset), "{reset}");
