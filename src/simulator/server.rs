@@ -261,6 +261,38 @@ async fn pipeline(
         Route::Unknown => return Err(ApiError::not_found().into()),
     };
     shared.count(ep);
+    if let Some(done) = inject_faults(shared, ep).await? {
+        return Ok(done);
+    }
+    let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if ep == SimEndpoint::Token {
+        let issued = shared
+            .auth()
+            .issue(
+                header_str(header::AUTHORIZATION),
+                header_str(header::CONTENT_TYPE),
+                body,
+                Instant::now(),
+            )
+            .map_err(Failure::OAuth)?;
+        return Ok(Step::Done(Reply::Json(json!({
+            "access_token": issued.access_token,
+            "token_type": "bearer",
+            "expires_in": issued.expires_in,
+        }))));
+    }
+    let token = admit(shared, header_str(header::AUTHORIZATION), rate)?;
+    check_request(shared, ep, &token, body, header_str(header::CONTENT_TYPE))?;
+    if ep == SimEndpoint::Notifications {
+        let host = header_str(header::HOST);
+        return notifications(shared, method, uri, host, body, &token).map(Step::Done);
+    }
+    Ok(Step::Compute(ep))
+}
+
+/// The knobs' faults for this request, in order: latency, an outage, a
+/// scripted fault, a random one. `Some` when the fault answers by itself.
+async fn inject_faults(shared: &Shared, ep: SimEndpoint) -> Result<Option<Step>, Failure> {
     let (latency, outage, scripted, random) = {
         let mut k = shared.knobs();
         let scripted = k.scripted.get_mut(&ep).and_then(|q| q.pop_front());
@@ -286,47 +318,48 @@ async fn pipeline(
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::MalformedBody) => {
             let truncated = "{\"results\": [{\"group\": {\"queueId\": ";
-            return Ok(Step::Done(Reply::Raw(truncated.to_string())));
+            return Ok(Some(Step::Done(Reply::Raw(truncated.to_string()))));
         }
         None => {}
     }
-    if let Some(e) = random {
-        return Err(e.into());
+    match random {
+        Some(e) => Err(e.into()),
+        None => Ok(None),
     }
-    let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    if ep == SimEndpoint::Token {
-        let issued = shared
-            .auth()
-            .issue(
-                header_str(header::AUTHORIZATION),
-                header_str(header::CONTENT_TYPE),
-                body,
-                Instant::now(),
-            )
-            .map_err(Failure::OAuth)?;
-        return Ok(Step::Done(Reply::Json(json!({
-            "access_token": issued.access_token,
-            "token_type": "bearer",
-            "expires_in": issued.expires_in,
-        }))));
-    }
-    let token = {
-        let mut auth = shared.auth();
-        let now = Instant::now();
-        let token = auth.authenticate(header_str(header::AUTHORIZATION), now)?;
-        match auth.admit(&token, now) {
-            Admission::Admitted { count, reset_secs } => {
-                rate.count = count;
-                rate.reset = reset_secs;
-            }
-            Admission::Limited { retry_after } => {
-                rate.count = auth.rate_limit;
-                rate.reset = retry_after;
-                return Err(ApiError::rate_limited(retry_after).into());
-            }
+}
+
+/// Authenticates the bearer token and admits the request under the token's
+/// rate limit, filling the `inin-ratelimit-*` values.
+fn admit(
+    shared: &Shared,
+    authorization: Option<&str>,
+    rate: &mut RateHeaders,
+) -> Result<String, Failure> {
+    let mut auth = shared.auth();
+    let now = Instant::now();
+    let token = auth.authenticate(authorization, now)?;
+    match auth.admit(&token, now) {
+        Admission::Admitted { count, reset_secs } => {
+            rate.count = count;
+            rate.reset = reset_secs;
+            Ok(token)
         }
-        token
-    };
+        Admission::Limited { retry_after } => {
+            rate.count = auth.rate_limit;
+            rate.reset = retry_after;
+            Err(ApiError::rate_limited(retry_after).into())
+        }
+    }
+}
+
+/// The endpoint's permission, the body size and its content type.
+fn check_request(
+    shared: &Shared,
+    ep: SimEndpoint,
+    token: &str,
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<(), Failure> {
     let permission = match ep {
         SimEndpoint::Queues => Some("routing:queue:view"),
         SimEndpoint::Aggregates => Some("analytics:conversationAggregate:view"),
@@ -335,7 +368,7 @@ async fn pipeline(
         _ => Some("analytics:queueObservation:view"),
     };
     if let Some(permission) = permission {
-        if !shared.auth().permitted(&token, permission) {
+        if !shared.auth().permitted(token, permission) {
             return Err(ApiError::missing_permission(permission).into());
         }
     }
@@ -343,30 +376,36 @@ async fn pipeline(
         return Err(ApiError::too_large().into());
     }
     if ep != SimEndpoint::Queues {
-        let ct = header_str(header::CONTENT_TYPE).unwrap_or("application/json");
+        let ct = content_type.unwrap_or("application/json");
         if !ct.to_ascii_lowercase().starts_with("application/json") {
             return Err(ApiError::unsupported_media_type().into());
         }
     }
-    if ep == SimEndpoint::Notifications {
-        let (client, observe) = {
-            let auth = shared.auth();
-            let client = auth.client_of(&token).unwrap_or_default().to_string();
-            (client, auth.permitted(&token, OBSERVATION_PERMISSION))
-        };
-        let caller = Caller {
-            client: &client,
-            token: &token,
-            observe,
-        };
-        let query = uri.query().unwrap_or("");
-        let host = header_str(header::HOST);
-        let reply = notify_rest::answer(shared, method, uri.path(), query, host, body, caller)?;
-        return Ok(Step::Done(
-            reply.map_or(Reply::Raw(String::new()), Reply::Json),
-        ));
-    }
-    Ok(Step::Compute(ep))
+    Ok(())
+}
+
+/// The channel and subscription endpoints, for the caller behind `token`.
+fn notifications(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    host: Option<&str>,
+    body: &[u8],
+    token: &str,
+) -> Result<Reply, Failure> {
+    let (client, observe) = {
+        let auth = shared.auth();
+        let client = auth.client_of(token).unwrap_or_default().to_string();
+        (client, auth.permitted(token, OBSERVATION_PERMISSION))
+    };
+    let caller = Caller {
+        client: &client,
+        token,
+        observe,
+    };
+    let query = uri.query().unwrap_or("");
+    let reply = notify_rest::answer(shared, method, uri.path(), query, host, body, caller)?;
+    Ok(reply.map_or(Reply::Raw(String::new()), Reply::Json))
 }
 
 fn endpoint(
