@@ -310,62 +310,11 @@ impl Inner {
                 elapsed_ms = elapsed.as_millis() as u64,
                 "Genesys request finished"
             );
-            let (failure, last_error) = match attempt {
-                Attempt::Success(_, body) => return Ok(Ok(body)),
-                Attempt::TooLarge => {
-                    return Err(Error::TooLarge {
-                        endpoint,
-                        limit: self.config.max_body_bytes,
-                    })
-                }
-                Attempt::Status {
-                    status,
-                    retry_after,
-                    body,
-                    correlation_id,
-                } => match status {
-                    429 => (
-                        Failure::RateLimited(retry_after),
-                        Error::RateLimited {
-                            endpoint,
-                            retry_after,
-                        },
-                    ),
-                    500..=599 => (
-                        Failure::Server(status, retry_after),
-                        Error::Server {
-                            endpoint,
-                            status,
-                            detail: http::api_detail(&body, correlation_id),
-                        },
-                    ),
-                    _ => {
-                        return Ok(Err(Refusal {
-                            status,
-                            body,
-                            correlation_id,
-                        }))
-                    }
-                },
-                Attempt::Timeout if timeout < self.config.request_timeout => {
-                    (Failure::Timeout, deadline_error.clone())
-                }
-                Attempt::Timeout => (
-                    Failure::Timeout,
-                    Error::Timeout {
-                        endpoint,
-                        timeout: self.config.request_timeout,
-                    },
-                ),
-                Attempt::Transport(cause) => (
-                    Failure::Transport,
-                    Error::Unreachable {
-                        endpoint,
-                        host: host_of(build()),
-                        cause,
-                    },
-                ),
-            };
+            let (failure, last_error) =
+                match self.verdict(endpoint, attempt, timeout, &deadline_error, build) {
+                    Verdict::Final(result) => return result,
+                    Verdict::Retryable(failure, error) => (failure, error),
+                };
             let remaining = deadline.saturating_duration_since(Instant::now());
             match self
                 .policy
@@ -386,6 +335,78 @@ impl Inner {
             }
         }
     }
+
+    /// What one attempt's outcome means for the call: its end, or a failure
+    /// the retry policy may retry (with the error to give if it does not).
+    fn verdict(
+        &self,
+        endpoint: Endpoint,
+        attempt: Attempt,
+        timeout: std::time::Duration,
+        deadline_error: &Error,
+        build: &(dyn Fn() -> RequestBuilder + Sync),
+    ) -> Verdict {
+        match attempt {
+            Attempt::Success(_, body) => Verdict::Final(Ok(Ok(body))),
+            Attempt::TooLarge => Verdict::Final(Err(Error::TooLarge {
+                endpoint,
+                limit: self.config.max_body_bytes,
+            })),
+            Attempt::Status {
+                status,
+                retry_after,
+                body,
+                correlation_id,
+            } => match status {
+                429 => Verdict::Retryable(
+                    Failure::RateLimited(retry_after),
+                    Error::RateLimited {
+                        endpoint,
+                        retry_after,
+                    },
+                ),
+                500..=599 => Verdict::Retryable(
+                    Failure::Server(status, retry_after),
+                    Error::Server {
+                        endpoint,
+                        status,
+                        detail: http::api_detail(&body, correlation_id),
+                    },
+                ),
+                _ => Verdict::Final(Ok(Err(Refusal {
+                    status,
+                    body,
+                    correlation_id,
+                }))),
+            },
+            Attempt::Timeout if timeout < self.config.request_timeout => {
+                Verdict::Retryable(Failure::Timeout, deadline_error.clone())
+            }
+            Attempt::Timeout => Verdict::Retryable(
+                Failure::Timeout,
+                Error::Timeout {
+                    endpoint,
+                    timeout: self.config.request_timeout,
+                },
+            ),
+            Attempt::Transport(cause) => Verdict::Retryable(
+                Failure::Transport,
+                Error::Unreachable {
+                    endpoint,
+                    host: host_of(build()),
+                    cause,
+                },
+            ),
+        }
+    }
+}
+
+/// What one attempt's outcome means for the call.
+enum Verdict {
+    /// The call ends with this.
+    Final(Result<Result<Vec<u8>, Refusal>, Error>),
+    /// A failure the policy may retry, and the error if it does not.
+    Retryable(Failure, Error),
 }
 
 impl Inner {
