@@ -45,6 +45,21 @@ async fn frozen(notify: NotifyConfig) -> Sim {
     .await
 }
 
+/// A new channel subscribed to every queue of the org: (queue ids, channel).
+async fn subscribed_to_all(sim: &Sim, token: &str) -> (Vec<String>, Value) {
+    let ids: Vec<String> = sim
+        .handle
+        .model()
+        .queues()
+        .iter()
+        .map(|q| q.id.clone())
+        .collect();
+    let ch = create_channel(sim, token).await;
+    let topics: Vec<String> = ids.iter().map(|q| topic(q)).collect();
+    subscribe(sim, token, ch["id"].as_str().expect("id"), &topics).await;
+    (ids, ch)
+}
+
 async fn create_channel(sim: &Sim, token: &str) -> Value {
     let r = sim.call(Method::POST, CHANNELS, Some(token), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -287,16 +302,7 @@ fn keyed(metrics: &Value) -> Value {
 async fn events_equal_the_rest_observations_answer() {
     let sim = frozen(NotifyConfig::default()).await;
     let token = sim.token().await;
-    let ids: Vec<String> = sim
-        .handle
-        .model()
-        .queues()
-        .iter()
-        .map(|q| q.id.clone())
-        .collect();
-    let ch = create_channel(&sim, &token).await;
-    let topics: Vec<String> = ids.iter().map(|q| topic(q)).collect();
-    subscribe(&sim, &token, ch["id"].as_str().expect("id"), &topics).await;
+    let (ids, ch) = subscribed_to_all(&sim, &token).await;
     let truth = rest_truth(&sim, &token, &ids).await;
     let mut ws = connect_socket(ch["connectUri"].as_str().expect("uri")).await;
     let events = events_by_group(&mut ws, truth.len()).await;
@@ -341,16 +347,7 @@ async fn changed_style_sends_only_differences() {
     })
     .await;
     let token = sim.token().await;
-    let ids: Vec<String> = sim
-        .handle
-        .model()
-        .queues()
-        .iter()
-        .map(|q| q.id.clone())
-        .collect();
-    let ch = create_channel(&sim, &token).await;
-    let topics: Vec<String> = ids.iter().map(|q| topic(q)).collect();
-    subscribe(&sim, &token, ch["id"].as_str().expect("id"), &topics).await;
+    let (ids, ch) = subscribed_to_all(&sim, &token).await;
     let before = rest_truth(&sim, &token, &ids).await;
     let mut ws = connect_socket(ch["connectUri"].as_str().expect("uri")).await;
     events_by_group(&mut ws, before.len()).await;
@@ -493,16 +490,7 @@ async fn drop_rate_one_loses_every_event() {
     })
     .await;
     let token = sim.token().await;
-    let ids: Vec<String> = sim
-        .handle
-        .model()
-        .queues()
-        .iter()
-        .map(|q| q.id.clone())
-        .collect();
-    let ch = create_channel(&sim, &token).await;
-    let topics: Vec<String> = ids.iter().map(|q| topic(q)).collect();
-    subscribe(&sim, &token, ch["id"].as_str().expect("id"), &topics).await;
+    let (_, ch) = subscribed_to_all(&sim, &token).await;
     let mut ws = connect_socket(ch["connectUri"].as_str().expect("uri")).await;
     // Several publishing rounds (1 s apart) pass during 8 heartbeats.
     for _ in 0..8 {
