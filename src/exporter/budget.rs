@@ -22,6 +22,10 @@
 //! sends more than the budget — it holds requests back, so polls take longer
 //! (and may reach their deadline) instead of overspending.
 //!
+//! Token requests (about one a day) and retries are not planned: they use
+//! the room between the planned rate and the budget, and the limiter holds
+//! back whatever would not fit.
+//!
 //! # Why a plan never piles up requests
 //! Each poll kind runs in one loop that never starts a poll before the
 //! previous one of its kind ended ([`super::poll_loop::run_loop`]), and each

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::budget::{self, Demand, Intervals, Org, Plan, Realtime};
+use super::budget::{self, Demand, Intervals, Org, Plan};
 use super::selfmetrics::SelfMetrics;
 use super::state::{PollKind, Shared};
 
@@ -27,7 +27,7 @@ struct Last {
 /// The budget plan in force, and where it is applied.
 #[derive(Debug)]
 pub struct Planner {
-    /// Intervals asked for; `None` (or `Realtime::Off`) for kinds that do
+    /// Intervals asked for; `None` (or [`budget::Realtime::Off`]) for kinds that do
     /// not run (the queue list always runs).
     asked: Intervals,
     /// Interval in force per kind, in [`PollKind::ALL`] order.
@@ -38,26 +38,22 @@ pub struct Planner {
 }
 
 impl Planner {
-    /// A planner for kinds running at `asked` (in [`PollKind::ALL`] order,
-    /// `None` = not running); nothing is applied until [`Planner::replan`].
+    /// A planner for the intervals `asked` (`None` / [`budget::Realtime::Off`] for
+    /// kinds that do not run); nothing is applied until [`Planner::replan`].
     pub fn new(
-        asked: [Option<Duration>; 3],
+        asked: Intervals,
         org: Org,
         shared: Arc<Shared>,
         metrics: Arc<SelfMetrics>,
     ) -> Planner {
-        let [queues, aggregates, observations] = asked;
-        let intervals = asked.map(|i| watch::channel(i.unwrap_or(budget::MAX_INTERVAL)).0);
+        let initial = [
+            Some(asked.queues),
+            asked.aggregates,
+            asked.realtime.interval(),
+        ];
         Planner {
-            asked: Intervals {
-                queues: queues.unwrap_or(budget::MAX_INTERVAL),
-                aggregates,
-                realtime: match observations {
-                    Some(interval) => Realtime::Poll { interval },
-                    None => Realtime::Off,
-                },
-            },
-            intervals,
+            asked,
+            intervals: initial.map(|i| watch::channel(i.unwrap_or(budget::MAX_INTERVAL)).0),
             shared,
             metrics,
             last: Mutex::new(Last { org, applied: None }),
@@ -156,6 +152,7 @@ fn log(plan: &Plan, queues: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exporter::budget::Realtime;
 
     fn org(queues: usize) -> Org {
         Org {
@@ -173,9 +170,13 @@ mod tests {
     #[tokio::test]
     async fn applies_stretched_intervals() {
         let s = Duration::from_secs;
-        let asked = [Some(s(60)), Some(s(10)), Some(s(1))];
-        let shared = Arc::new(Shared::new(asked, s(1)));
+        let shared = Arc::new(Shared::new([Some(s(60)), Some(s(10)), Some(s(1))], s(1)));
         let metrics = Arc::new(SelfMetrics::new());
+        let asked = Intervals {
+            queues: s(60),
+            aggregates: Some(s(10)),
+            realtime: Realtime::Poll { interval: s(1) },
+        };
         let planner = Planner::new(asked, org(0), Arc::clone(&shared), Arc::clone(&metrics));
         let mut rx = planner.interval(PollKind::Observations);
         let first = planner.replan(6_000, |_| {});
@@ -210,9 +211,13 @@ mod tests {
     #[tokio::test]
     async fn kinds_off_have_no_gauge() {
         let s = Duration::from_secs;
-        let asked = [Some(s(60)), None, Some(s(15))];
-        let shared = Arc::new(Shared::new(asked, s(1)));
+        let shared = Arc::new(Shared::new([Some(s(60)), None, Some(s(15))], s(1)));
         let metrics = Arc::new(SelfMetrics::new());
+        let asked = Intervals {
+            queues: s(60),
+            aggregates: None,
+            realtime: Realtime::Poll { interval: s(15) },
+        };
         let planner = Planner::new(asked, org(10), shared, Arc::clone(&metrics));
         planner.replan(120, |_| {});
         let text = String::from_utf8(metrics.render()).expect("utf8");

@@ -18,7 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 
-use super::budget::Org;
+use super::budget::{Intervals, Org, Realtime};
 use super::config::{Config, QueueFilter};
 use super::ingest::{self, fold_answers, queue_set, unplanned_buckets};
 use super::metric_support::{MetricSupport, QueryKind};
@@ -106,12 +106,14 @@ impl Poller {
             observations_chunk: 1,
             queries: 0,
         };
-        let planner = Planner::new(
-            config.poll_intervals(),
-            org,
-            Arc::clone(&shared),
-            Arc::clone(&metrics),
-        );
+        let [_, aggregates, observations] = config.poll_intervals();
+        let asked = Intervals {
+            queues: config.poll.queues,
+            aggregates,
+            // Observations are polled (or off) until push notifications feed them.
+            realtime: observations.map_or(Realtime::Off, |interval| Realtime::Poll { interval }),
+        };
+        let planner = Planner::new(asked, org, Arc::clone(&shared), Arc::clone(&metrics));
         let poller = Arc::new(Poller {
             client,
             shared,
