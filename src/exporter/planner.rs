@@ -1,4 +1,4 @@
-//! Applies the [`budget`](super::budget) plan: holds the interval in force of
+//! Applies the [`budget`] plan: holds the interval in force of
 //! each poll kind (a `watch` channel each [`Schedule`](super::poll_loop::Schedule)
 //! follows), the interval freshness is judged by ([`Shared::set_interval`]),
 //! and the `genesys_exporter_poll_interval_seconds` /

@@ -191,3 +191,46 @@ async fn no_real_time_family_no_observations_poll() {
     assert_eq!(interval("aggregates"), Some(2.0));
     sim.shutdown().await;
 }
+
+/// `check-config` prints the families served and the polls they turn off; a
+/// bad expression is one line naming the flag and its variable, exit 2.
+#[test]
+fn check_config_prints_the_family_set() {
+    let run = |args: &[&str]| {
+        binary()
+            .arg("check-config")
+            .arg("--demo")
+            .args(args)
+            .output()
+            .expect("binary runs")
+    };
+    let all = run(&[]);
+    assert!(all.status.success());
+    assert!(String::from_utf8_lossy(&all.stdout).contains("families: all queue families"));
+    let some = run(&[
+        "--metrics.include",
+        "^genesys_queue_(waiting|agents|offered)$",
+    ]);
+    assert!(some.status.success(), "{some:?}");
+    let text = String::from_utf8_lossy(&some.stdout);
+    assert!(
+        text.contains(
+            "families: 3 of 32: genesys_queue_offered, genesys_queue_agents, genesys_queue_waiting"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("not polled"), "{text}");
+    let none = run(&["--metrics.exclude", "^genesys_queue_(offered|answered)"]);
+    let text = String::from_utf8_lossy(&none.stdout);
+    assert!(text.contains("families: 30 of 32"), "{text}");
+    let bad = run(&["--metrics.exclude", "(unclosed"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(
+            "--metrics.exclude (GENESYS_EXPORTER_METRICS_EXCLUDE): invalid regular expression"
+        ),
+        "{err}"
+    );
+}
