@@ -144,6 +144,16 @@ pub struct ExporterArgs {
     )]
     pub queues_division: Vec<String>,
 
+    /// Only serve the queue metric families whose name matches this regular
+    /// expression (self-metrics are always served).
+    #[arg(long = "metrics.include", env = "GENESYS_EXPORTER_METRICS_INCLUDE")]
+    pub metrics_include: Option<String>,
+
+    /// Do not serve (nor request from Genesys) the queue metric families whose
+    /// name matches this regular expression.
+    #[arg(long = "metrics.exclude", env = "GENESYS_EXPORTER_METRICS_EXCLUDE")]
+    pub metrics_exclude: Option<String>,
+
     /// Only export these analytics media types (voice, callback, chat, email,
     /// message, …); default: every media type each queue serves.
     #[arg(

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use super::args::CheckConfigArgs;
 use super::config::Config;
 use super::demo;
+use super::state::PollKind;
 use crate::genesys::{ApiObserver, Client, ClientConfig, Endpoint, RetryReason};
 
 /// Overall bound of the online check.
@@ -43,8 +44,9 @@ pub async fn check_config_command(args: CheckConfigArgs) -> ExitCode {
         },
         None => {
             println!(
-                "configuration OK (demo: the embedded simulator replaces Genesys Cloud); {}",
-                web_summary(&config)
+                "configuration OK (demo: the embedded simulator replaces Genesys Cloud); {}; {}",
+                web_summary(&config),
+                families_summary(&config)
             );
             return ExitCode::SUCCESS;
         }
@@ -71,9 +73,10 @@ pub async fn check_config_command(args: CheckConfigArgs) -> ExitCode {
                 ""
             };
             println!(
-                "configuration OK: windows {}; {}{online}",
+                "configuration OK: windows {}; {}; {}{online}",
                 windows.join(", "),
-                web_summary(&config)
+                web_summary(&config),
+                families_summary(&config)
             );
             ExitCode::SUCCESS
         }
@@ -90,6 +93,35 @@ fn web_summary(config: &Config) -> String {
         Some(web) => format!("web: {}", web.current().config.summary()),
         None => String::from("web: plain HTTP, no authentication"),
     }
+}
+
+/// The queue families served (`--metrics.*`) and the polls they turn off.
+fn families_summary(config: &Config) -> String {
+    let f = &config.families;
+    if f.is_everything() {
+        return String::from("families: all queue families");
+    }
+    let served = f.served();
+    let off: Vec<&str> = PollKind::ALL
+        .into_iter()
+        .filter(|k| !f.polls(*k))
+        .map(PollKind::as_str)
+        .collect();
+    let polls = if off.is_empty() {
+        String::new()
+    } else {
+        format!(" (not polled: {})", off.join(", "))
+    };
+    let names = if served.is_empty() {
+        String::from("none")
+    } else {
+        served.join(", ")
+    };
+    format!(
+        "families: {} of {}: {names}{polls}",
+        served.len(),
+        served.len() + f.hidden().len()
+    )
 }
 
 /// The validated configuration and client configuration (`Some(None)` in demo

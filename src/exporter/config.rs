@@ -8,6 +8,8 @@ use jiff::tz::TimeZone;
 use regex::Regex;
 
 use super::args::ExporterArgs;
+use super::family_filter::FamilyFilter;
+use super::state::PollKind;
 use super::window::{WindowKind, WindowSet, WindowSpec};
 use crate::web::serve::ConnectionLimits;
 use crate::web::WebConfigSource;
@@ -96,6 +98,8 @@ pub struct Config {
     pub max_staleness: Duration,
     /// Which queues and media types are exported.
     pub filter: QueueFilter,
+    /// Which queue families are served (`--metrics.*`).
+    pub families: FamilyFilter,
     /// Whether `--demo` was given.
     pub demo: bool,
     /// The `--web.config.file`, loaded and watched for changes.
@@ -230,6 +234,18 @@ impl Config {
             "QUEUES_EXCLUDE",
             &mut p.errors,
         );
+        let metrics_include = regex(
+            &args.metrics_include,
+            "--metrics.include",
+            "METRICS_INCLUDE",
+            &mut p.errors,
+        );
+        let metrics_exclude = regex(
+            &args.metrics_exclude,
+            "--metrics.exclude",
+            "METRICS_EXCLUDE",
+            &mut p.errors,
+        );
         let listen_addresses = check_listen_addresses(&args.listen_addresses, &mut p.errors);
         check_telemetry_path(&args.telemetry_path, &mut p);
         let web = web_config(args.web_config_file.as_deref(), &mut p);
@@ -262,6 +278,7 @@ impl Config {
                 divisions: clean_list(&args.queues_division),
                 media_types: clean_list(&args.media_types),
             },
+            families: FamilyFilter::new(metrics_include, metrics_exclude),
             demo: args.demo,
             web,
             connections: ConnectionLimits {
@@ -270,6 +287,23 @@ impl Config {
                 max_connections,
             },
         })
+    }
+}
+
+impl Config {
+    /// The interval of each poll kind that runs, in [`PollKind::ALL`] order:
+    /// `None` when turned off, or when `--metrics.*` leaves it no family to feed.
+    pub fn poll_intervals(&self) -> [Option<Duration>; 3] {
+        let asked = [
+            Some(self.poll.queues),
+            Some(self.poll.aggregates),
+            self.poll.observations,
+        ];
+        let mut out = [None; 3];
+        for (i, kind) in PollKind::ALL.into_iter().enumerate() {
+            out[i] = asked[i].filter(|_| self.families.polls(kind));
+        }
+        out
     }
 }
 
@@ -642,6 +676,23 @@ mod tests {
         assert_eq!(c.poll.observations, None);
         let labels: Vec<_> = c.windows.specs().iter().map(|s| s.label.as_str()).collect();
         assert_eq!(labels, ["1h30m", "today"]);
+    }
+
+    /// `--metrics.*` take regular expressions named in one-line errors, and
+    /// a filter leaving a poll kind nothing to feed turns it off.
+    #[test]
+    fn metrics_filter_flags() {
+        let errs = parse(&["--metrics.exclude", "(", "--metrics.include", "["]).expect_err("bad");
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs[0].starts_with("--metrics.include (GENESYS_EXPORTER_METRICS_INCLUDE)"));
+        assert!(errs[1].starts_with("--metrics.exclude (GENESYS_EXPORTER_METRICS_EXCLUDE)"));
+        assert!(errs.iter().all(|e| !e.contains('\n')));
+        let c = parse(&["--metrics.include", "^genesys_queue_(waiting|info)$"]).expect("valid");
+        let [queues, aggregates, observations] = c.poll_intervals();
+        assert_eq!(queues, Some(Duration::from_secs(600)));
+        assert_eq!(aggregates, None, "no window family served");
+        assert_eq!(observations, Some(Duration::from_secs(15)));
+        assert!(parse(&[]).expect("defaults").families.is_everything());
     }
 
     /// Name filters apply include first, then exclude; media filter is exact.

@@ -381,6 +381,21 @@ pub const GRANULARITY_FALLBACKS: Family = counter(
      whose granularity was refused, and that are since queried one window at a time without \
      granularity.",
 );
+/// `genesys_exporter_poll_interval_seconds`.
+pub const POLL_INTERVAL: Family = gauge(
+    "genesys_exporter_poll_interval_seconds",
+    &["poll"],
+    "Interval in force between the starts of two polls of each kind that runs: the --poll.* \
+     interval, or longer when the budget plan stretched it to fit the API request budget.",
+);
+/// `genesys_exporter_api_requests_planned_per_minute`.
+pub const API_PLANNED: Family = gauge(
+    "genesys_exporter_api_requests_planned_per_minute",
+    &["poll"],
+    "Genesys API requests per minute the budget plan expects each poll kind to send at the \
+     interval in force; their sum stays within genesys_exporter_api_request_budget when the \
+     plan fits.",
+);
 /// `genesys_exporter_build_info`.
 pub const BUILD_INFO: Family = gauge(
     "genesys_exporter_build_info",
@@ -399,7 +414,7 @@ pub fn queue_families() -> impl Iterator<Item = &'static Family> {
 }
 
 /// The self-metric families, rendered per scrape.
-pub const SELF_FAMILIES: [&Family; 20] = [
+pub const SELF_FAMILIES: [&Family; 22] = [
     &UP,
     &LAST_SUCCESS,
     &POLL_DURATION,
@@ -420,6 +435,8 @@ pub const SELF_FAMILIES: [&Family; 20] = [
     &BUILD_INFO,
     &UNSUPPORTED_METRIC,
     &GRANULARITY_FALLBACKS,
+    &POLL_INTERVAL,
+    &API_PLANNED,
 ];
 
 #[cfg(test)]

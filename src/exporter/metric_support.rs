@@ -57,7 +57,8 @@ pub fn rejected_metric(err: &genesys::Error, asked: &[&'static str]) -> Option<&
 
 /// Names of the window families whose value depends on `metric`: those whose
 /// value changes when the metric is recorded once more on top of totals that
-/// have every metric.
+/// have every metric, or when it is left out of such totals (a ratio capped
+/// at 1 may not move the first way).
 pub fn families_reading(metric: &str) -> Vec<&'static str> {
     let first = StatValues {
         count: Some(1.0),
@@ -77,15 +78,32 @@ pub fn families_reading(metric: &str) -> Vec<&'static str> {
         current: Some(0.9),
         ..Default::default()
     };
+    let many = StatValues {
+        count: Some(10.0),
+        sum: Some(20_000.0),
+        numerator: Some(4.0),
+        denominator: Some(10.0),
+        target: Some(0.8),
+        current: Some(0.4),
+        ..Default::default()
+    };
     let mut base = Totals::default();
+    let mut without = Totals::default();
     for m in AGGREGATE_METRICS {
         base.record(m, &first);
+        if m != metric {
+            without.record(m, &many);
+        }
     }
     let mut changed = base;
     changed.record(metric, &again);
+    let mut with = without;
+    with.record(metric, &many);
     WINDOW_FAMILIES
         .iter()
-        .filter(|f| (f.value)(&base) != (f.value)(&changed))
+        .filter(|f| {
+            (f.value)(&base) != (f.value)(&changed) || (f.value)(&without) != (f.value)(&with)
+        })
         .map(|f| f.family.name)
         .collect()
 }
@@ -229,6 +247,11 @@ mod tests {
         assert_eq!(
             families_reading("tShortAbandon"),
             ["genesys_queue_short_abandoned"]
+        );
+        assert_eq!(
+            families_reading("tAbandon"),
+            ["genesys_queue_abandoned", "genesys_queue_abandon_ratio"],
+            "the ratio capped at 1 reads it too"
         );
         let offered = families_reading("nOffered");
         assert!(offered.contains(&"genesys_queue_offered"));

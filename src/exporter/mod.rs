@@ -13,6 +13,9 @@
 //! - [`state`]: what the poller publishes and the server reads, and freshness.
 //! - [`ingest`]: pure conversion of API answers into snapshot inputs;
 //!   [`bad_values`]: counting and logging API values that cannot be served.
+//! - [`budget`]: the pure budget plan (requests per minute each poll needs,
+//!   and the intervals that fit the budget); [`planner`]: applies it.
+//! - [`family_filter`]: `--metrics.include` / `--metrics.exclude`.
 //! - [`poller`]: the three polls; [`poll_loop`]: their schedule;
 //!   [`poll_error`]: why a poll failed; [`server`] + [`landing`]: HTTP;
 //!   [`listen`]: the listen addresses or systemd's sockets.
@@ -20,14 +23,17 @@
 
 pub mod args;
 pub mod bad_values;
+pub mod budget;
 pub mod check;
 pub mod config;
 pub mod demo;
 pub mod families;
+pub mod family_filter;
 pub mod ingest;
 pub mod landing;
 pub mod listen;
 pub mod metric_support;
+pub mod planner;
 pub mod poll_error;
 pub mod poll_loop;
 pub mod poller;
@@ -96,12 +102,8 @@ where
     }
     let metrics = Arc::new(SelfMetrics::new());
     let client = Client::new(client, metrics.clone()).map_err(|e| e.to_string())?;
-    let poll = config.poll;
     let web = config.web.clone();
-    let shared = Arc::new(Shared::new(
-        [Some(poll.queues), Some(poll.aggregates), poll.observations],
-        config.max_staleness,
-    ));
+    let shared = Arc::new(Shared::new(config.poll_intervals(), config.max_staleness));
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = server::AppState {
         shared: Arc::clone(&shared),

@@ -70,28 +70,48 @@ pub trait PollCycle: Send + Sync + 'static {
 }
 
 /// When one poll kind runs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Schedule {
     /// The poll kind.
     pub kind: PollKind,
-    /// Time from one poll's start to the next one's (later if a poll runs long).
-    pub interval: Duration,
-    /// How long one poll may run before it is cancelled.
-    pub deadline: Duration,
+    /// Time from one poll's start to the next one's (later if a poll runs
+    /// long). The value in force is read after each poll, and a change while
+    /// the loop sleeps moves the next poll at once (the budget plan stretches
+    /// and restores intervals this way).
+    pub interval: watch::Receiver<Duration>,
+    /// How long one poll may run before it is cancelled; `None` = the
+    /// interval in force, but at least [`MIN_DEADLINE`].
+    pub deadline: Option<Duration>,
     /// When a failed poll is tried again (instead of a whole interval later).
     pub backoff: Backoff,
 }
 
 impl Schedule {
-    /// A schedule whose deadline is the interval, but at least
-    /// [`MIN_DEADLINE`], with the [`Backoff::DEFAULT`] retries.
+    /// A schedule with a fixed interval, whose deadline is the interval, but
+    /// at least [`MIN_DEADLINE`], with the [`Backoff::DEFAULT`] retries.
     pub fn new(kind: PollKind, interval: Duration) -> Schedule {
+        Schedule::following(kind, watch::channel(interval).1)
+    }
+
+    /// [`Schedule::new`] with the interval that `interval` holds at each moment.
+    pub fn following(kind: PollKind, interval: watch::Receiver<Duration>) -> Schedule {
         Schedule {
             kind,
             interval,
-            deadline: interval.max(MIN_DEADLINE),
+            deadline: None,
             backoff: Backoff::DEFAULT,
         }
+    }
+
+    /// The interval in force.
+    pub fn interval(&self) -> Duration {
+        *self.interval.borrow()
+    }
+
+    /// The deadline in force.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+            .unwrap_or_else(|| self.interval().max(MIN_DEADLINE))
     }
 }
 
@@ -120,7 +140,7 @@ impl Outcomes {
 /// the same API client and its rate limit) as regular polls.
 pub async fn run_loop<C: PollCycle>(
     cycle: Arc<C>,
-    schedule: Schedule,
+    mut schedule: Schedule,
     outcomes: Outcomes,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -130,28 +150,37 @@ pub async fn run_loop<C: PollCycle>(
         _ = stop.wait_for(|s| *s) => return,
     }
     let jitter = Jitter::default();
+    let backoff = schedule.backoff;
     let mut last_ok = None;
     let mut failures = 0u32;
+    // False once the interval's sender is gone (the interval is then fixed).
+    let mut watching = true;
     loop {
         let started = Instant::now();
+        let deadline = schedule.deadline();
         let result = tokio::select! {
-            r = tokio::time::timeout(schedule.deadline, cycle.poll(kind)) => {
-                r.unwrap_or(Err(PollError::Deadline(schedule.deadline)))
+            r = tokio::time::timeout(deadline, cycle.poll(kind)) => {
+                r.unwrap_or(Err(PollError::Deadline(deadline)))
             }
             _ = stop.wait_for(|s| *s) => return,
         };
         let ended = Instant::now();
         let elapsed = ended - started;
-        let next = if result.is_ok() {
+        let ok = result.is_ok();
+        if ok {
             failures = 0;
-            later(started, schedule.interval)
         } else {
             failures = failures.saturating_add(1);
-            let delay = schedule
-                .backoff
-                .delay(failures, schedule.interval, jitter.next_unit());
-            later(ended, delay)
+        }
+        let unit = jitter.next_unit();
+        let next_at = |interval: Duration| {
+            if ok {
+                later(started, interval)
+            } else {
+                later(ended, backoff.delay(failures, interval, unit))
+            }
         };
+        let mut next = next_at(schedule.interval());
         log(
             kind,
             elapsed,
@@ -159,11 +188,17 @@ pub async fn run_loop<C: PollCycle>(
             last_ok,
             next.saturating_duration_since(ended),
         );
-        last_ok = Some(result.is_ok());
+        last_ok = Some(ok);
         outcomes.record(kind, elapsed, result);
-        tokio::select! {
-            () = tokio::time::sleep_until(next) => {}
-            _ = stop.wait_for(|s| *s) => return,
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(next) => break,
+                _ = stop.wait_for(|s| *s) => return,
+                changed = schedule.interval.changed(), if watching => match changed {
+                    Ok(()) => next = next_at(*schedule.interval.borrow_and_update()),
+                    Err(_) => watching = false,
+                },
+            }
         }
     }
 }
@@ -296,7 +331,7 @@ mod tests {
     fn start(fake: &Arc<Fake>, schedule: Schedule) -> Running {
         let outcomes = Outcomes {
             metrics: Arc::new(SelfMetrics::new()),
-            shared: Arc::new(Shared::new([Some(schedule.interval); 3], Duration::ZERO)),
+            shared: Arc::new(Shared::new([Some(schedule.interval()); 3], Duration::ZERO)),
         };
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(run_loop(
@@ -335,8 +370,8 @@ mod tests {
     fn schedule(interval: u64, deadline: u64) -> Schedule {
         Schedule {
             kind: PollKind::Aggregates,
-            interval: Duration::from_secs(interval),
-            deadline: Duration::from_secs(deadline),
+            interval: watch::channel(Duration::from_secs(interval)).1,
+            deadline: Some(Duration::from_secs(deadline)),
             backoff: STEADY,
         }
     }
@@ -494,14 +529,43 @@ mod tests {
         assert_eq!(b.delay(5, tiny, 0.0), tiny, "capped below `first` too");
     }
 
+    /// A new interval moves the next poll at once, whether it is shorter or
+    /// longer, and the deadline follows an interval it is not fixed to.
+    #[tokio::test(start_paused = true)]
+    async fn interval_change_moves_the_next_poll() {
+        let fake = Fake::new(Duration::ZERO);
+        let (interval, rx) = watch::channel(Duration::from_secs(20));
+        let mut plan = Schedule::following(PollKind::Observations, rx);
+        plan.backoff = STEADY;
+        assert_eq!(plan.deadline(), Duration::from_secs(20));
+        let running = start(&fake, plan);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        interval.send_replace(Duration::from_secs(8));
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        assert_eq!(fake.starts(), [0, 8, 16, 24], "shortened mid-sleep");
+        interval.send_replace(Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_secs(40)).await;
+        assert_eq!(fake.starts(), [0, 8, 16, 24, 54], "lengthened mid-sleep");
+        drop(interval);
+        tokio::time::sleep(Duration::from_secs(40)).await;
+        assert_eq!(
+            fake.starts(),
+            [0, 8, 16, 24, 54, 84],
+            "the last interval stays when its sender is gone"
+        );
+        running.stop().await;
+        let fixed = Schedule::new(PollKind::Queues, Duration::from_secs(2));
+        assert_eq!(fixed.deadline(), MIN_DEADLINE);
+    }
+
     /// Absurdly long intervals neither panic nor poll again.
     #[tokio::test(start_paused = true)]
     async fn huge_interval_does_not_overflow() {
         let fake = Fake::down_during(Duration::ZERO, &[(0, 1)]);
         let huge = Schedule {
             kind: PollKind::Aggregates,
-            interval: Duration::MAX,
-            deadline: Duration::MAX,
+            interval: watch::channel(Duration::MAX).1,
+            deadline: Some(Duration::MAX),
             backoff: STEADY,
         };
         let running = start(&fake, huge);

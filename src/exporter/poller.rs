@@ -18,9 +18,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 
+use super::budget::{Intervals, Org, Realtime};
 use super::config::{Config, QueueFilter};
 use super::ingest::{self, fold_answers, queue_set, unplanned_buckets};
 use super::metric_support::{MetricSupport, QueryKind};
+use super::planner::Planner;
 use super::poll_error::PollError;
 use super::poll_loop::{run_loop, Outcomes, PollCycle, Schedule};
 use super::realtime::{self, realtime_snapshot};
@@ -30,7 +32,9 @@ use super::served_media::{ServedMedia, LOOKBACK_MS};
 use super::snapshot::{window_snapshot, QueueSet, WindowTotals};
 use super::state::{PollKind, Shared};
 use super::window::{QueryPlan, ResolvedWindow};
-use crate::genesys::{AggregateRequest, Client, ObservationSnapshot, Queue, QueueMediaSeries};
+use crate::genesys::{
+    AggregateRequest, Client, Endpoint, ObservationSnapshot, Queue, QueueMediaSeries,
+};
 use crate::tasks::settle_all;
 
 /// Latest successful aggregates and observations answers, kept to re-render
@@ -82,6 +86,8 @@ pub struct Poller {
     support: MetricSupport,
     /// Rolling window groups (by labels) queried one window at a time.
     split: std::sync::Mutex<BTreeSet<Vec<String>>>,
+    /// The budget plan: the interval in force of each poll kind.
+    planner: Planner,
 }
 
 impl Poller {
@@ -92,7 +98,23 @@ impl Poller {
         shared: Arc<Shared>,
         metrics: Arc<SelfMetrics>,
     ) -> Arc<Poller> {
-        Arc::new(Poller {
+        let org = Org {
+            queues: 0,
+            listed: 0,
+            page_size: 1,
+            aggregates_chunk: 1,
+            observations_chunk: 1,
+            queries: 0,
+        };
+        let [_, aggregates, observations] = config.poll_intervals();
+        let asked = Intervals {
+            queues: config.poll.queues,
+            aggregates,
+            // Observations are polled (or off) until push notifications feed them.
+            realtime: observations.map_or(Realtime::Off, |interval| Realtime::Poll { interval }),
+        };
+        let planner = Planner::new(asked, org, Arc::clone(&shared), Arc::clone(&metrics));
+        let poller = Arc::new(Poller {
             client,
             shared,
             metrics,
@@ -102,33 +124,78 @@ impl Poller {
             served: std::sync::Mutex::new(ServedMedia::new(&config.filter.media_types)),
             support: MetricSupport::default(),
             split: std::sync::Mutex::new(BTreeSet::new()),
+            planner,
             config,
-        })
+        });
+        poller.replan(None);
+        poller
+    }
+
+    /// Plans the intervals again (with the exported and listed queue counts
+    /// when they changed) from the client's chunk sizes, page size and
+    /// budget and the aggregates queries per poll.
+    fn replan(&self, counts: Option<(usize, usize)>) {
+        let queries = self
+            .config
+            .windows
+            .plan_with(
+                now_ms(),
+                &[],
+                &self.config.filter.media_types,
+                &lock(&self.split),
+            )
+            .queries
+            .len();
+        let client = &self.client;
+        self.planner
+            .replan(client.requests_per_minute(), |org: &mut Org| {
+                if let Some((queues, listed)) = counts {
+                    org.queues = queues;
+                    org.listed = listed;
+                }
+                org.page_size = client.config().page_size as usize;
+                org.aggregates_chunk = client.chunk_size(Endpoint::Aggregates);
+                org.observations_chunk = client.chunk_size(Endpoint::Observations);
+                org.queries = queries;
+            });
+    }
+
+    /// The metrics asked for in `kind` queries: not refused by the org, and
+    /// read by a served family.
+    fn asked(&self, kind: QueryKind) -> Vec<&'static str> {
+        let mut metrics = self.support.metrics(kind);
+        metrics.retain(|m| self.config.families.asks(kind, m));
+        metrics
+    }
+
+    /// Families left out of a part: those `refused` leaves without data, and
+    /// those `--metrics.*` do not serve.
+    fn hidden(&self, refused: Vec<&'static str>) -> Vec<&'static str> {
+        let mut hidden = refused;
+        hidden.extend_from_slice(self.config.families.hidden());
+        hidden
     }
 
     /// Spawns one loop per enabled poll kind; they stop when `stop` turns true.
     pub fn spawn(self: &Arc<Self>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-        let poll = &self.config.poll;
         let outcomes = Outcomes {
             metrics: Arc::clone(&self.metrics),
             shared: Arc::clone(&self.shared),
         };
-        [
-            (PollKind::Queues, Some(poll.queues)),
-            (PollKind::Aggregates, Some(poll.aggregates)),
-            (PollKind::Observations, poll.observations),
-        ]
-        .into_iter()
-        .filter_map(|(kind, interval)| {
-            let schedule = Schedule::new(kind, interval?);
-            Some(tokio::spawn(run_loop(
-                Arc::clone(self),
-                schedule,
-                outcomes.clone(),
-                stop.clone(),
-            )))
-        })
-        .collect()
+        PollKind::ALL
+            .into_iter()
+            .zip(self.config.poll_intervals())
+            .filter_map(|(kind, interval)| {
+                interval?;
+                let schedule = Schedule::following(kind, self.planner.interval(kind));
+                Some(tokio::spawn(run_loop(
+                    Arc::clone(self),
+                    schedule,
+                    outcomes.clone(),
+                    stop.clone(),
+                )))
+            })
+            .collect()
     }
 
     fn current_queues(&self) -> Arc<QueueSet> {
@@ -184,14 +251,17 @@ impl Poller {
     /// Publishes the queue set built from `listed` and re-renders every part.
     async fn install_queue_set(&self, listed: Vec<Queue>) -> Result<(), PollError> {
         let served = lock(&self.served).clone();
+        let count = listed.len();
         let set = Arc::new(queue_set(listed, &self.config.filter, &served));
         self.metrics.set_queues(set.len());
+        self.replan(Some((set.len(), count)));
         let answers = self.answers.lock().await;
         self.queues.send_replace(Some(Arc::clone(&set)));
         let (windows, observations) = (answers.windows.clone(), answers.observations.clone());
         let filter = self.config.filter.clone();
+        let hidden = self.hidden(Vec::new());
         let (queues, windows, realtime) = blocking(move || {
-            let queues = render::render_queues(&set);
+            let queues = render::render_queues_except(&set, &hidden);
             let windows = windows.map(|w| render_windows(&set, &w, &filter));
             let realtime = observations.map(|o| render_realtime(&set, &o, &filter));
             (queues, windows, realtime)
@@ -221,7 +291,7 @@ impl Poller {
                 &self.config.filter.media_types,
                 &split,
             );
-            let metrics = self.support.metrics(QueryKind::Aggregates);
+            let metrics = self.asked(QueryKind::Aggregates);
             let answers = match self.run_plan(&plan, &metrics).await {
                 Ok(answers) => answers,
                 Err(PollError::Api(e)) => {
@@ -258,7 +328,7 @@ impl Poller {
                 windows: plan.windows,
                 totals,
                 queried: ids.into_iter().collect(),
-                hidden: self.support.hidden_window_families(),
+                hidden: self.hidden(self.support.hidden_window_families()),
             });
             return self
                 .publish_with(
@@ -381,7 +451,7 @@ impl Poller {
         let entry = Arc::new(ObservationAnswer {
             observations,
             queried: ids.into_iter().collect(),
-            hidden: self.support.hidden_realtime_families(),
+            hidden: self.hidden(self.support.hidden_realtime_families()),
         });
         self.publish_with(
             PollKind::Observations,
@@ -398,7 +468,7 @@ impl Poller {
     async fn observe(&self, ids: &[String]) -> Result<ObservationSnapshot, PollError> {
         let kind = QueryKind::Observations;
         loop {
-            let metrics = self.support.metrics(kind);
+            let metrics = self.asked(kind);
             match self.client.observations_with_metrics(ids, &metrics).await {
                 Ok(obs) => return Ok(obs),
                 // Each retry drops one more metric, and the last is never dropped.
@@ -434,11 +504,14 @@ impl PollCycle for Poller {
     }
 
     async fn poll(&self, kind: PollKind) -> Result<(), PollError> {
-        match kind {
+        let result = match kind {
             PollKind::Queues => self.poll_queues().await,
             PollKind::Aggregates => self.poll_aggregates().await,
             PollKind::Observations => self.poll_observations().await,
-        }
+        };
+        // A poll may have lowered the budget, shrunk a chunk or split a query.
+        self.replan(None);
+        result
     }
 }
 

@@ -169,7 +169,12 @@ pub fn render_windows_except(snap: &WindowSnapshot<'_>, hidden: &[&'static str])
 
 /// Renders the per-queue settings from the queue list.
 pub fn render_queues(set: &QueueSet) -> Rendered {
-    let mut w = FamilyWriter::default();
+    render_queues_except(set, &[])
+}
+
+/// [`render_queues`] leaving out the families named in `hidden`.
+pub fn render_queues_except(set: &QueueSet, hidden: &[&'static str]) -> Rendered {
+    let mut w = FamilyWriter::hiding(hidden);
     let qs = set.queues();
     w.gauge(
         &families::QUEUE_INFO,

@@ -44,6 +44,8 @@ pub struct SelfMetrics {
     connections_open: IntGauge,
     unsupported_metric: GaugeVec,
     granularity_fallbacks: IntCounter,
+    poll_interval: GaugeVec,
+    api_planned: GaugeVec,
 }
 
 fn opts(f: &Family) -> Opts {
@@ -106,6 +108,8 @@ impl SelfMetrics {
                 r,
                 IntCounter::with_opts(opts(&families::GRANULARITY_FALLBACKS)),
             ),
+            poll_interval: gauge_vec(&families::POLL_INTERVAL),
+            api_planned: gauge_vec(&families::API_PLANNED),
             registry: registry.clone(),
         };
         gauge_vec(&families::BUILD_INFO)
@@ -162,6 +166,24 @@ impl SelfMetrics {
     /// Counts a window group that fell back to one query per window.
     pub fn granularity_fallback(&self) {
         self.granularity_fallbacks.inc();
+    }
+
+    /// Sets the interval in force and the planned requests per minute of
+    /// `poll`; a kind that does not run has neither series.
+    pub fn set_plan(&self, poll: PollKind, interval: Option<Duration>, per_minute: f64) {
+        let label = [poll.as_str()];
+        match interval {
+            Some(i) => {
+                self.poll_interval
+                    .with_label_values(&label)
+                    .set(i.as_secs_f64());
+                self.api_planned.with_label_values(&label).set(per_minute);
+            }
+            None => {
+                let _ = self.poll_interval.remove_label_values(&label);
+                let _ = self.api_planned.remove_label_values(&label);
+            }
+        }
     }
 
     /// Sets `genesys_up`.

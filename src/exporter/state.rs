@@ -87,6 +87,13 @@ impl Shared {
         }
     }
 
+    /// Sets the interval freshness is judged by for `kind` (the one in force
+    /// after a budget plan; `None` = turned off).
+    pub fn set_interval(&self, kind: PollKind, interval: Option<Duration>) {
+        self.status.lock().unwrap_or_else(PoisonError::into_inner)[kind.index()].interval =
+            interval;
+    }
+
     /// Publishes a freshly rendered part of a kind.
     pub fn publish(&self, kind: PollKind, part: Rendered) {
         self.parts.write().unwrap_or_else(PoisonError::into_inner)[kind.index()] =
@@ -201,5 +208,10 @@ mod tests {
         // A failure alone does not withdraw data that is still fresh.
         s.record(PollKind::Aggregates, Duration::ZERO, Err(late()));
         assert!(s.health(Instant::now()).up);
+        // A stretched interval keeps the same data fresh for longer.
+        s.set_interval(PollKind::Queues, Some(Duration::from_secs(60)));
+        s.set_interval(PollKind::Aggregates, Some(Duration::from_secs(60)));
+        assert!(s.health(now + Duration::from_secs(16)).up);
+        assert!(!s.health(now + Duration::from_secs(66)).up);
     }
 }

@@ -104,6 +104,7 @@ fn full_snapshot() -> String {
     metrics.chunk_size_changed(Endpoint::Observations, 200);
     for kind in PollKind::ALL {
         metrics.poll_finished(kind, Duration::from_millis(20), Ok(()));
+        metrics.set_plan(kind, Some(Duration::from_secs(60)), 2.0);
     }
     let late = PollError::Deadline(Duration::from_secs(60));
     metrics.poll_finished(PollKind::Aggregates, Duration::from_secs(60), Err(&late));

@@ -6,8 +6,10 @@
 mod catalogue;
 mod client_api;
 mod dashboard_lint;
+mod exporter_budget;
 mod exporter_cli;
 mod exporter_e2e;
+mod exporter_metrics_filter;
 mod exporter_resilience;
 mod exporter_web;
 mod hardening;

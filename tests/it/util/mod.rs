@@ -11,6 +11,7 @@ pub mod exported;
 pub mod exporter;
 pub mod promql;
 pub mod provisioning;
+pub mod recorder;
 pub mod report_output;
 pub mod sim;
 pub mod truth;
