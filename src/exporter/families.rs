@@ -381,6 +381,14 @@ pub const GRANULARITY_FALLBACKS: Family = counter(
      whose granularity was refused, and that are since queried one window at a time without \
      granularity.",
 );
+/// `genesys_exporter_aggregates_fallbacks_total`.
+pub const AGGREGATES_FALLBACKS: Family = counter(
+    "genesys_exporter_aggregates_fallbacks_total",
+    &[],
+    "Org-wide aggregates queries the org refused (HTTP 400, or an answer over \
+     --api.max-response-bytes) and that were asked again in chunks of queue ids; queries stay \
+     chunked until the next queue-list refresh.",
+);
 /// `genesys_exporter_build_info`.
 pub const BUILD_INFO: Family = gauge(
     "genesys_exporter_build_info",
@@ -399,7 +407,7 @@ pub fn queue_families() -> impl Iterator<Item = &'static Family> {
 }
 
 /// The self-metric families, rendered per scrape.
-pub const SELF_FAMILIES: [&Family; 20] = [
+pub const SELF_FAMILIES: [&Family; 21] = [
     &UP,
     &LAST_SUCCESS,
     &POLL_DURATION,
@@ -420,6 +428,7 @@ pub const SELF_FAMILIES: [&Family; 20] = [
     &BUILD_INFO,
     &UNSUPPORTED_METRIC,
     &GRANULARITY_FALLBACKS,
+    &AGGREGATES_FALLBACKS,
 ];
 
 #[cfg(test)]

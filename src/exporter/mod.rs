@@ -13,6 +13,7 @@
 //! - [`state`]: what the poller publishes and the server reads, and freshness.
 //! - [`ingest`]: pure conversion of API answers into snapshot inputs;
 //!   [`bad_values`]: counting and logging API values that cannot be served.
+//! - [`org_wide`]: whether aggregates queries ask the whole org or chunks.
 //! - [`poller`]: the three polls; [`poll_loop`]: their schedule;
 //!   [`poll_error`]: why a poll failed; [`server`] + [`landing`]: HTTP;
 //!   [`listen`]: the listen addresses or systemd's sockets.
@@ -28,6 +29,7 @@ pub mod ingest;
 pub mod landing;
 pub mod listen;
 pub mod metric_support;
+pub mod org_wide;
 pub mod poll_error;
 pub mod poll_loop;
 pub mod poller;
