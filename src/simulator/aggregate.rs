@@ -3,16 +3,20 @@
 //! Every event emitted in `[start, min(end, now))` by a matching queue × media
 //! stream lands in the granularity bucket of its emission time, in the group
 //! made of the requested dimensions that metric carries (plus `mediaType`).
-//! Only per-query scratch is kept; nothing survives the request.
+//! Only per-query scratch is kept; nothing survives the request. An answer of
+//! more groups than `--aggregates-max-groups` is refused with a 400, the way
+//! an org whose result-size limit is that low would (API notes §2.7: the limit
+//! is unknown).
 
 use std::collections::HashMap;
 
 use super::aggregate_render::{kinds_of, render, Acc, Groups, Kind};
 use super::config::{EmptyResults, SlOptions};
 use super::conversation::Metric;
+use super::errors::ApiError;
 use super::filter::Dim;
 use super::org::OrgModel;
-use super::query::AggQuery;
+use super::query::{AggQuery, QueryType};
 use super::rng::uuid;
 use super::traffic::{ConvCore, Stream};
 
@@ -39,22 +43,46 @@ struct Plan<'q> {
     opts: SlOptions,
 }
 
-/// Answers `q` at `now` with the JSON response body; `sparse` adds the sparse
-/// groups of media the queues never handle (`--media-settings all`).
+/// How an answer is shaped beyond the query itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AnswerOptions {
+    /// Body of an answer without data.
+    pub empty: EmptyResults,
+    /// Add the sparse groups of media the queues never handle (`--media-settings all`).
+    pub sparse: bool,
+    /// Most groups one answer may carry (`None` = no limit).
+    pub max_groups: Option<usize>,
+}
+
+/// Answers `q` at `now` with the JSON response body, or the 400 of an answer
+/// with more groups than `opts.max_groups`.
 pub(crate) fn answer(
     org: &OrgModel,
     q: &AggQuery,
     now: i64,
-    empty: EmptyResults,
-    sparse: bool,
-) -> String {
+    opts: AnswerOptions,
+) -> Result<String, ApiError> {
     let groups = evaluate(org, q, now);
-    let extra = if sparse {
+    let extra = if opts.sparse {
         super::sparse::groups(org, q, now)
     } else {
         Vec::new()
     };
-    render(q, groups, extra, empty)
+    let count = groups.len() + extra.len();
+    let ranked = q.query_type != QueryType::GroupBy;
+    if let Some(max) = opts.max_groups.filter(|&max| count > max && !ranked) {
+        return Err(too_many_groups(count, max));
+    }
+    Ok(render(q, groups, extra, opts.empty))
+}
+
+/// The 400 for an answer of `n` groups, more than `max`. Genesys's wording is
+/// unknown; this one names the result size and the way out.
+pub(crate) fn too_many_groups(n: usize, max: usize) -> ApiError {
+    ApiError::bad_request(format!(
+        "The query result has {n} groups, more than the maximum of {max} a synchronous \
+         aggregate query may return. Narrow the query or use an aggregate job."
+    ))
 }
 
 fn plan<'q>(org: &OrgModel, q: &'q AggQuery, now: i64) -> Plan<'q> {
