@@ -124,16 +124,17 @@ fn plan<'q>(org: &OrgModel, q: &'q AggQuery, now: i64) -> Plan<'q> {
     }
 }
 
+/// Streams per evaluation thread below which a query runs on one thread.
+const STREAMS_PER_THREAD: usize = 256;
+
 fn evaluate(org: &OrgModel, q: &AggQuery, now: i64) -> Groups {
     let p = plan(org, q, now);
-    let mut groups = Groups::new();
     if p.scan_end <= q.start {
-        return groups;
+        return Groups::new();
     }
     let root = q.filter.as_ref().map(|f| &f.root);
-    let per_event = root.is_some_and(|r| !r.is_stream_level());
     let removed = org.removed_set();
-    let candidates: Vec<usize> = match root.and_then(|r| r.queue_ids()) {
+    let mut candidates: Vec<usize> = match root.and_then(|r| r.queue_ids()) {
         Some(ids) => {
             let mut v: Vec<usize> = ids
                 .iter()
@@ -144,7 +145,41 @@ fn evaluate(org: &OrgModel, q: &AggQuery, now: i64) -> Groups {
         }
         None => (0..org.queues.len()).collect(),
     };
-    for qi in candidates.into_iter().filter(|i| !removed.contains(i)) {
+    candidates.retain(|i| !removed.contains(i));
+    // An org-wide query covers thousands of streams: split them over the
+    // cores, each part into its own groups, merged in queue order.
+    let streams: usize = candidates.iter().map(|&i| org.queues[i].media.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(streams / STREAMS_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return evaluate_queues(org, &p, &candidates);
+    }
+    let parts: Vec<Groups> = std::thread::scope(|scope| {
+        let p = &p;
+        let handles: Vec<_> = candidates
+            .chunks(candidates.len().div_ceil(threads))
+            .map(|part| scope.spawn(move || evaluate_queues(org, p, part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut groups = Groups::new();
+    for part in parts {
+        merge_groups(&mut groups, part, &p.kinds);
+    }
+    groups
+}
+
+/// The groups of the streams of `queues` (indices, removed ones excluded).
+fn evaluate_queues(org: &OrgModel, p: &Plan<'_>, queues: &[usize]) -> Groups {
+    let root = p.q.filter.as_ref().map(|f| &f.root);
+    let per_event = root.is_some_and(|r| !r.is_stream_level());
+    let mut groups = Groups::new();
+    for &qi in queues {
         let queue = &org.queues[qi];
         for media in &queue.media {
             let s = Stream { org, queue, media };
@@ -153,11 +188,66 @@ fn evaluate(org: &OrgModel, q: &AggQuery, now: i64) -> Groups {
                     continue;
                 }
             }
-            let rows = scan_stream(&p, &s, per_event);
-            flush(org, &p, &s, rows, &mut groups);
+            let rows = if offers_only(p) && !per_event {
+                scan_offers(p, &s)
+            } else {
+                scan_stream(p, &s, per_event)
+            };
+            flush(org, p, &s, rows, &mut groups);
         }
     }
     groups
+}
+
+/// Adds the groups of `part` into `groups`.
+fn merge_groups(groups: &mut Groups, part: Groups, kinds: &[Kind]) {
+    for (key, buckets) in part {
+        let target = groups.entry(key).or_default();
+        for (bucket, accs) in buckets {
+            let into = target
+                .entry(bucket)
+                .or_insert_with(|| vec![Acc::default(); kinds.len()]);
+            for (i, a) in accs.iter().enumerate() {
+                into[i].merge(a, kinds[i]);
+            }
+        }
+    }
+}
+
+/// True when the only modelled metric asked for is `nOffered` and nothing
+/// varies below the stream: the answer is the arrivals of each bucket, which
+/// whole slots give without generating their conversations.
+fn offers_only(p: &Plan<'_>) -> bool {
+    let offered = Metric::NOffered as usize;
+    p.sl.is_none()
+        && p.target.is_none()
+        && !(p.want_user || p.want_wrap || p.want_conv)
+        && p.slots
+            .iter()
+            .enumerate()
+            .all(|(m, slot)| slot.is_none() || m == offered)
+}
+
+/// [`scan_stream`] for an [`offers_only`] query.
+fn scan_offers(p: &Plan<'_>, s: &Stream<'_>) -> Rows {
+    let mut rows = Rows {
+        index: HashMap::new(),
+        rows: Vec::new(),
+        last: None,
+        width: p.kinds.len(),
+    };
+    let Some(i) = p.slots[Metric::NOffered as usize] else {
+        return rows;
+    };
+    let bucket = |at: i64| p.starts.partition_point(|&x| x <= at) - 1;
+    let whole = |a: i64, b: i64| bucket(a) == bucket(b - 1);
+    s.for_each_offer(p.q.start, p.scan_end, whole, |at, n| {
+        let acc = &mut rows.get((SubKey::default(), bucket(at)))[i];
+        for _ in 0..n {
+            acc.add(None);
+        }
+    });
+    rows
 }
 
 /// Value of a stream-level dimension.

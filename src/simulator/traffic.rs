@@ -100,6 +100,41 @@ impl<'a> Stream<'a> {
         }
     }
 
+    /// Calls `f(at, n)` for the offers of this stream in `[from_ms, to_ms)`:
+    /// once per arrival slot lying inside `[from_ms, to_ms)` for which `whole`
+    /// says its offers all count alike (`at` = the slot start, `n` = its
+    /// arrivals, no conversation generated), else once per offer (`n` = 1).
+    /// The same offers, at the same instants, as [`Stream::for_each`] gives.
+    pub fn for_each_offer(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        whole: impl Fn(i64, i64) -> bool,
+        mut f: impl FnMut(i64, u32),
+    ) {
+        if to_ms <= from_ms {
+            return;
+        }
+        for slot in from_ms.div_euclid(SLOT_MS)..=(to_ms - 1).div_euclid(SLOT_MS) {
+            let n = self.arrivals(slot);
+            if n == 0 {
+                continue;
+            }
+            let (a, b) = (slot * SLOT_MS, (slot + 1) * SLOT_MS);
+            if from_ms <= a && b <= to_ms && whole(a, b) {
+                f(a, n);
+                continue;
+            }
+            for k in 0..n {
+                if let Some(c) = self.generate(slot, k, i64::MIN) {
+                    if from_ms <= c.offered && c.offered < to_ms {
+                        f(c.offered, 1);
+                    }
+                }
+            }
+        }
+    }
+
     /// Longest possible life of a conversation of this media type (≤ [`MAX_LIFETIME_MS`]).
     pub fn lifetime_ms(&self) -> i64 {
         self.media.kind.profile().max_wait_ms + MAX_TALK_MS + MAX_ACW_MS
@@ -211,6 +246,40 @@ impl<'a> Stream<'a> {
 mod tests {
     use super::*;
     use crate::simulator::config::SimConfig;
+
+    /// Offers counted by whole slots equal the offers of every conversation.
+    #[test]
+    fn offers_by_slot_match_conversations() {
+        let org = OrgModel::new(&SimConfig::default());
+        let (from, to) = (
+            1_741_737_600_000 + 17_345,
+            1_741_737_600_000 + 9 * 3_600_000 - 999,
+        );
+        for q in org.queues.iter().take(4) {
+            for m in &q.media {
+                let s = Stream {
+                    org: &org,
+                    queue: q,
+                    media: m,
+                };
+                let mut want = Vec::new();
+                s.for_each(from, to, |c| {
+                    if c.offered >= from && c.offered < to {
+                        want.push(c.offered.div_euclid(3_600_000));
+                    }
+                });
+                let mut got = Vec::new();
+                let hour =
+                    |a: i64, b: i64| a.div_euclid(3_600_000) == (b - 1).div_euclid(3_600_000);
+                s.for_each_offer(from, to, hour, |at, n| {
+                    got.extend(std::iter::repeat_n(at.div_euclid(3_600_000), n as usize));
+                });
+                want.sort_unstable();
+                got.sort_unstable();
+                assert_eq!(got, want);
+            }
+        }
+    }
 
     /// Lifetimes never exceed the cap, so slot scanning cannot miss events.
     #[test]

@@ -8,6 +8,7 @@ mod client_api;
 mod dashboard_lint;
 mod exporter_cli;
 mod exporter_e2e;
+mod exporter_orgwide;
 mod exporter_resilience;
 mod exporter_web;
 mod hardening;
