@@ -17,6 +17,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::window::QueryPlan;
 use crate::genesys::{Error, QueryScope};
 
 /// True when `err`, the answer to an org-wide query, means the org will not
@@ -27,6 +28,17 @@ pub fn is_refusal(err: &Error) -> bool {
         err,
         Error::TooLarge { .. } | Error::Rejected { status: 400, .. }
     )
+}
+
+/// The scope a failed `plan` asked in: `scope` when some query of it went
+/// org-wide, else its chunked form (every query was longer than an org-wide
+/// query may be), so a refusal of chunks is never taken for an org-wide one.
+pub fn asked_scope(plan: &QueryPlan, scope: &QueryScope) -> QueryScope {
+    if plan.queries.iter().any(|q| q.request.scope.is_org_wide()) {
+        scope.clone()
+    } else {
+        scope.chunked()
+    }
 }
 
 /// Whether aggregates queries may go org-wide now. Shared by every poll.
@@ -140,6 +152,27 @@ mod tests {
         o.retry();
         assert!(o.scope(&ids(101), 100).is_org_wide());
         assert_eq!(o.refused(&wide, &rejected(400)), Fallback::Again);
+    }
+
+    /// A plan whose every query is too long to go org-wide asked in chunks.
+    #[test]
+    fn asked_scope_follows_the_plan() {
+        use crate::exporter::window::{WindowKind, WindowSet, WindowSpec};
+        use std::time::Duration;
+        let set = |days: u64| {
+            let spec = WindowSpec {
+                label: format!("{days}d"),
+                kind: WindowKind::Rolling(Duration::from_secs(days * 86_400)),
+            };
+            let minute = Duration::from_secs(60);
+            WindowSet::new(vec![spec], minute, minute, jiff::tz::TimeZone::UTC)
+        };
+        let wide = QueryScope::for_queues(&ids(3), 2);
+        let now = 1_741_784_700_000;
+        let short = set(1).plan(now, &wide, &[]);
+        assert_eq!(asked_scope(&short, &wide), wide);
+        let long = set(8).plan(now, &wide, &[]);
+        assert_eq!(asked_scope(&long, &wide), QueryScope::Queues(ids(3)));
     }
 
     /// The served-media lookback fits the interval of an unfiltered query.

@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use super::config::{Config, QueueFilter};
 use super::ingest::{self, fold_answers, queue_set, unplanned_buckets};
 use super::metric_support::{MetricSupport, QueryKind};
-use super::org_wide::{Fallback, OrgWide};
+use super::org_wide::{asked_scope, Fallback, OrgWide};
 use super::poll_error::PollError;
 use super::poll_loop::{run_loop, Outcomes, PollCycle, Schedule};
 use super::realtime::{self, realtime_snapshot};
@@ -279,7 +279,7 @@ impl Poller {
                 Err(PollError::Api(e)) => {
                     if self.learn_refusal(QueryKind::Aggregates, &e, &metrics)
                         || self.refused_granularity(&plan, &e)
-                        || self.org_wide_refused(&scope, &e)
+                        || self.org_wide_refused(&asked_scope(&plan, &scope), &e)
                     {
                         continue;
                     }
