@@ -205,8 +205,8 @@ impl Poller {
             Fallback::No => return false,
             Fallback::First => tracing::warn!(
                 queues,
-                "Genesys refused an org-wide aggregates query ({err}); asking in chunks of \
-                 queue ids instead until the next queue-list refresh"
+                "an org-wide aggregates query was refused or too large ({err}); asking in \
+                 chunks of queue ids instead until the next queue-list refresh"
             ),
             Fallback::Again => tracing::debug!(
                 queues,
