@@ -300,6 +300,41 @@ async fn refused_org_wide_answer_falls_back_to_chunks() {
     sim.shutdown().await;
 }
 
+/// Each queue-list refresh tries org-wide again: against an org that always
+/// refuses it, every refresh costs one refused lookback and is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_refresh_tries_org_wide_again() {
+    let variants = Variants {
+        aggregates_max_groups: Some(100),
+        ..Variants::default()
+    };
+    let sim = start_roomy_sim(busy_org(variants)).await;
+    let flags = [
+        "--poll.interval",
+        "1h",
+        "--poll.observations-interval",
+        "1h",
+        "--poll.queues-interval",
+        "3s",
+    ];
+    let exporter = Exporter::start(&flags, client(&sim, 20)).await;
+    wait_for_up(&exporter.base, 1.0, UP_TIMEOUT).await;
+    wait_until(UP_TIMEOUT, "a second refused org-wide lookback", || async {
+        let samples = parse(&get(&exporter.base, "/metrics", false).await.text);
+        value(&samples, "genesys_exporter_aggregates_fallbacks_total", &[]) >= Some(2.0)
+    })
+    .await;
+    let org_wide = aggregate_bodies(&sim)
+        .iter()
+        .filter(|b| b.get("filter").is_none())
+        .count();
+    assert!(org_wide >= 2, "{org_wide} org-wide requests");
+    let samples = wait_for_up(&exporter.base, 1.0, UP_TIMEOUT).await;
+    assert!(!named(&samples, "genesys_queue_offered").is_empty());
+    exporter.stop().await;
+    sim.shutdown().await;
+}
+
 /// The byte sizes of the simulator's answers to `body` asked org-wide and
 /// in chunks of 20 queues (the largest chunk).
 async fn answer_sizes(sim: &Sim, token: &str, body: &Value, ids: &[String]) -> (usize, usize) {
