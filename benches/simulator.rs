@@ -5,6 +5,11 @@
 //! mediaType with the 14 KPI metrics. Also a "today so far" (13 h) query and a
 //! 100-queue observation query. Reports median and p95 latency and peak RSS.
 //!
+//! Then an org of 10,000 queues answers org-wide queries (no filter, grouped
+//! by queueId and mediaType, as the exporter asks when its queues are more
+//! than one chunk): a 30-minute window and "today so far" with the 14 KPI
+//! metrics, and the 7-day `nOffered` lookback of the served media.
+//!
 //! Run with `cargo bench --bench simulator`; under `cargo test` each query runs
 //! once, as a smoke test.
 
@@ -50,7 +55,7 @@ async fn run() {
     let build = t0.elapsed();
     let base = sim.base_url();
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
+        .timeout(Duration::from_secs(600))
         .build()
         .expect("client");
     let token: Value = http
@@ -112,6 +117,90 @@ async fn run() {
         peak_rss_kib().unwrap_or(0)
     );
     sim.shutdown().await;
+    org_wide(&http, day).await;
+}
+
+/// Org-wide queries against an org of 10,000 queues (300 in the smoke run).
+async fn org_wide(http: &reqwest::Client, day: i64) {
+    // The smoke run under `cargo test` (a debug build) uses a smaller org.
+    let queues = if runs() > 1 { 10_000 } else { 300 };
+    let t0 = Instant::now();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let sim = spawn(
+        SimConfig {
+            queues,
+            ..SimConfig::default()
+        },
+        listener,
+    )
+    .await
+    .expect("spawn");
+    let build = t0.elapsed();
+    let base = sim.base_url();
+    let token = token(http, &base).await;
+    let runs = org_wide_runs();
+    println!(
+        "simulator benchmark: org of {queues} queues, org-wide queries (no filter), {runs} runs each"
+    );
+    println!(
+        "  org build + spawn: {:.1} ms",
+        build.as_secs_f64() * 1000.0
+    );
+    let url = format!("{base}/api/v2/analytics/conversations/aggregates/query");
+    let at = day + 13 * 3_600_000;
+    let group_by = json!(["queueId", "mediaType"]);
+    let cases = [
+        (
+            "org-wide aggregates, 30 min (12:30-13:00)",
+            json!({"interval": format_interval(at - 1_800_000, at), "groupBy": group_by, "metrics": AGGREGATE_METRICS}),
+        ),
+        (
+            "org-wide aggregates, today so far (00:00-13:00)",
+            json!({"interval": format_interval(day, at), "groupBy": group_by, "metrics": AGGREGATE_METRICS}),
+        ),
+        (
+            "org-wide nOffered, 7-day lookback",
+            json!({"interval": format_interval(at - 7 * 86_400_000, at), "groupBy": group_by, "metrics": ["nOffered"]}),
+        ),
+    ];
+    for (name, body) in cases {
+        let warmup = usize::from(runs > 1);
+        let (lat, bytes) = measure_n(http, &url, &token, (runs, warmup), |_| body.clone()).await;
+        report(name, &lat, bytes);
+    }
+    println!(
+        "  peak RSS after the org-wide runs: {} KiB",
+        peak_rss_kib().unwrap_or(0)
+    );
+    sim.shutdown().await;
+}
+
+/// Timed runs per org-wide query (fewer: each covers the whole org).
+fn org_wide_runs() -> usize {
+    if runs() > 1 {
+        10
+    } else {
+        1
+    }
+}
+
+async fn token(http: &reqwest::Client, base: &str) -> String {
+    let token: Value = http
+        .post(format!("{base}/oauth/token"))
+        .basic_auth("demo-client", Some("demo-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token json");
+    token["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
 }
 
 async fn measure(
@@ -120,7 +209,17 @@ async fn measure(
     token: &str,
     body: impl Fn(usize) -> Value,
 ) -> (Vec<Duration>, usize) {
-    let (runs, warmup) = (runs(), if runs() > 1 { 3 } else { 0 });
+    let warmup = if runs() > 1 { 3 } else { 0 };
+    measure_n(http, url, token, (runs(), warmup), body).await
+}
+
+async fn measure_n(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    (runs, warmup): (usize, usize),
+    body: impl Fn(usize) -> Value,
+) -> (Vec<Duration>, usize) {
     let mut lat = Vec::with_capacity(runs);
     let mut bytes = 0;
     for i in 0..runs + warmup {

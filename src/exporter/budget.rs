@@ -90,9 +90,10 @@ impl Realtime {
 }
 
 /// Whether an aggregates query over `queues` is sent org-wide (one request,
-/// grouped by queue) rather than in chunks of queue ids.
+/// grouped by queue) rather than in chunks of queue ids: the rule of
+/// [`crate::genesys::QueryScope::for_queues`].
 pub fn org_wide(queues: usize, chunk: usize) -> bool {
-    queues > chunk
+    queues > chunk.max(1)
 }
 
 /// Requests `queries` aggregates queries over `queues` cost: one each when
@@ -125,6 +126,9 @@ pub struct Org {
     pub observations_chunk: usize,
     /// Aggregates queries per poll (from the window plan).
     pub queries: usize,
+    /// The org refused an org-wide answer since the last queue-list refresh,
+    /// so aggregates queries go in chunks.
+    pub chunked: bool,
 }
 
 /// Requests one poll of each kind sends.
@@ -143,9 +147,9 @@ impl Demand {
     pub fn of(org: &Org, realtime: Realtime) -> Demand {
         let pages = chunks(org.listed, org.page_size).max(1);
         let chunk = org.aggregates_chunk;
-        let lookback = aggregates_requests(1, org.queues, chunk, org_wide(org.queues, chunk));
-        let aggregates =
-            aggregates_requests(org.queries, org.queues, chunk, org_wide(org.queues, chunk));
+        let wide = !org.chunked && org_wide(org.queues, chunk);
+        let lookback = aggregates_requests(1, org.queues, chunk, wide);
+        let aggregates = aggregates_requests(org.queries, org.queues, chunk, wide);
         let realtime = match realtime {
             Realtime::Off => 0,
             Realtime::Poll { .. } => chunks(org.queues, org.observations_chunk),
@@ -410,6 +414,7 @@ mod tests {
             aggregates_chunk: 100,
             observations_chunk: 200,
             queries: 2,
+            chunked: false,
         }
     }
 

@@ -396,6 +396,14 @@ pub const API_PLANNED: Family = gauge(
      interval in force; their sum stays within genesys_exporter_api_request_budget when the \
      plan fits.",
 );
+/// `genesys_exporter_aggregates_fallbacks_total`.
+pub const AGGREGATES_FALLBACKS: Family = counter(
+    "genesys_exporter_aggregates_fallbacks_total",
+    &[],
+    "Org-wide aggregates queries the org refused (HTTP 400, or an answer over \
+     --api.max-response-bytes) and that were asked again in chunks of queue ids; queries stay \
+     chunked until the next queue-list refresh.",
+);
 /// `genesys_exporter_build_info`.
 pub const BUILD_INFO: Family = gauge(
     "genesys_exporter_build_info",
@@ -414,7 +422,7 @@ pub fn queue_families() -> impl Iterator<Item = &'static Family> {
 }
 
 /// The self-metric families, rendered per scrape.
-pub const SELF_FAMILIES: [&Family; 22] = [
+pub const SELF_FAMILIES: [&Family; 23] = [
     &UP,
     &LAST_SUCCESS,
     &POLL_DURATION,
@@ -437,6 +445,7 @@ pub const SELF_FAMILIES: [&Family; 22] = [
     &GRANULARITY_FALLBACKS,
     &POLL_INTERVAL,
     &API_PLANNED,
+    &AGGREGATES_FALLBACKS,
 ];
 
 #[cfg(test)]

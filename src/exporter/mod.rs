@@ -16,6 +16,7 @@
 //! - [`budget`]: the pure budget plan (requests per minute each poll needs,
 //!   and the intervals that fit the budget); [`planner`]: applies it.
 //! - [`family_filter`]: `--metrics.include` / `--metrics.exclude`.
+//! - [`org_wide`]: whether aggregates queries ask the whole org or chunks.
 //! - [`poller`]: the three polls; [`poll_loop`]: their schedule;
 //!   [`poll_error`]: why a poll failed; [`server`] + [`landing`]: HTTP;
 //!   [`listen`]: the listen addresses or systemd's sockets.
@@ -33,6 +34,7 @@ pub mod ingest;
 pub mod landing;
 pub mod listen;
 pub mod metric_support;
+pub mod org_wide;
 pub mod planner;
 pub mod poll_error;
 pub mod poll_loop;

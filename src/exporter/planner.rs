@@ -162,6 +162,7 @@ mod tests {
             aggregates_chunk: 100,
             observations_chunk: 200,
             queries: 2,
+            chunked: false,
         }
     }
 

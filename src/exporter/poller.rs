@@ -9,7 +9,9 @@
 //! ([`MetricSupport`]); a shared multi-window query answered with buckets it
 //! did not plan, or whose granularity is refused, is re-planned as one query
 //! per window and the same poll retried, so no number is ever built from
-//! mismatched buckets.
+//! mismatched buckets. More queues than one chunk are asked about org-wide,
+//! one request per query, falling back to chunks in the same poll when the
+//! org refuses that ([`OrgWide`]).
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use super::budget::{Intervals, Org, Realtime};
 use super::config::{Config, QueueFilter};
 use super::ingest::{self, fold_answers, queue_set, unplanned_buckets};
 use super::metric_support::{MetricSupport, QueryKind};
+use super::org_wide::{asked_scope, Fallback, OrgWide};
 use super::planner::Planner;
 use super::poll_error::PollError;
 use super::poll_loop::{run_loop, Outcomes, PollCycle, Schedule};
@@ -33,7 +36,7 @@ use super::snapshot::{window_snapshot, QueueSet, WindowTotals};
 use super::state::{PollKind, Shared};
 use super::window::{QueryPlan, ResolvedWindow};
 use crate::genesys::{
-    AggregateRequest, Client, Endpoint, ObservationSnapshot, Queue, QueueMediaSeries,
+    AggregateRequest, Client, Endpoint, ObservationSnapshot, QueryScope, Queue, QueueMediaSeries,
 };
 use crate::tasks::settle_all;
 
@@ -88,6 +91,8 @@ pub struct Poller {
     split: std::sync::Mutex<BTreeSet<Vec<String>>>,
     /// The budget plan: the interval in force of each poll kind.
     planner: Planner,
+    /// Whether aggregates queries may go org-wide.
+    org_wide: OrgWide,
 }
 
 impl Poller {
@@ -105,6 +110,7 @@ impl Poller {
             aggregates_chunk: 1,
             observations_chunk: 1,
             queries: 0,
+            chunked: false,
         };
         let [_, aggregates, observations] = config.poll_intervals();
         let asked = Intervals {
@@ -125,6 +131,7 @@ impl Poller {
             support: MetricSupport::default(),
             split: std::sync::Mutex::new(BTreeSet::new()),
             planner,
+            org_wide: OrgWide::default(),
             config,
         });
         poller.replan(None);
@@ -140,7 +147,7 @@ impl Poller {
             .windows
             .plan_with(
                 now_ms(),
-                &[],
+                &QueryScope::Queues(Vec::new()),
                 &self.config.filter.media_types,
                 &lock(&self.split),
             )
@@ -157,6 +164,7 @@ impl Poller {
                 org.aggregates_chunk = client.chunk_size(Endpoint::Aggregates);
                 org.observations_chunk = client.chunk_size(Endpoint::Observations);
                 org.queries = queries;
+                org.chunked = self.org_wide.is_refused();
             });
     }
 
@@ -218,21 +226,62 @@ impl Poller {
         self.install_queue_set(listed).await
     }
 
-    /// The `nOffered` of every queue × media over the last 7 days.
+    /// The `nOffered` of every queue × media over the last 7 days. Each
+    /// queue-list refresh tries org-wide queries again, starting here.
     async fn offered_lately(&self, ids: &[String]) -> Result<Vec<QueueMediaSeries>, PollError> {
+        self.org_wide.retry();
         let end = now_ms().div_euclid(60_000) * 60_000;
-        let request = AggregateRequest {
-            start_ms: end - LOOKBACK_MS,
-            end_ms: end,
-            granularity_ms: None,
-            time_zone: None,
-            queue_ids: ids.to_vec(),
-            media_types: self.config.filter.media_types.clone(),
-        };
-        Ok(self
-            .client
-            .aggregates_with_metrics(&request, &["nOffered"])
-            .await?)
+        // The second attempt is chunked whenever the first was refused org-wide.
+        for _ in 0..2 {
+            let scope = self.aggregates_scope(ids).for_interval(LOOKBACK_MS);
+            let request = AggregateRequest {
+                start_ms: end - LOOKBACK_MS,
+                end_ms: end,
+                granularity_ms: None,
+                time_zone: None,
+                scope,
+                media_types: self.config.filter.media_types.clone(),
+            };
+            match self
+                .client
+                .aggregates_with_metrics(&request, &["nOffered"])
+                .await
+            {
+                Ok(series) => return Ok(series),
+                Err(e) if self.org_wide_refused(&request.scope, &e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(PollError::Lost {
+            task: "served-media lookback",
+            cause: String::from("the org-wide fallback did not settle"),
+        })
+    }
+
+    /// The scope of an aggregates query of `ids` now.
+    fn aggregates_scope(&self, ids: &[String]) -> QueryScope {
+        self.org_wide
+            .scope(ids, self.client.chunk_size(Endpoint::Aggregates))
+    }
+
+    /// True when `err` refuses an org-wide query asked in `scope`: queries
+    /// are chunked until the next queue-list refresh; said once, counted always.
+    fn org_wide_refused(&self, scope: &QueryScope, err: &crate::genesys::Error) -> bool {
+        let queues = scope.queue_ids().len();
+        match self.org_wide.refused(scope, err) {
+            Fallback::No => return false,
+            Fallback::First => tracing::warn!(
+                queues,
+                "an org-wide aggregates query was refused or too large ({err}); asking in \
+                 chunks of queue ids instead until the next queue-list refresh"
+            ),
+            Fallback::Again => tracing::debug!(
+                queues,
+                "org-wide aggregates query refused again ({err}); asking in chunks"
+            ),
+        }
+        self.metrics.aggregates_fallback();
+        true
     }
 
     /// Rebuilds the queue set from the last listing when answers showed new
@@ -279,15 +328,18 @@ impl Poller {
 
     async fn poll_aggregates(&self) -> Result<(), PollError> {
         let ids = self.current_queues().ids();
-        // Each retry learns a refused metric or splits a window group, so
-        // the attempts are bounded by the metrics and windows there are.
+        // Each retry learns a refused metric, splits a window group or
+        // falls back from org-wide to chunks (once: a refusal holds until the
+        // next queue-list refresh, and one more if a refresh lands between),
+        // so the attempts are bounded by the metrics and windows there are.
         let attempts =
-            QueryKind::Aggregates.catalogue().len() + self.config.windows.specs().len() + 1;
+            QueryKind::Aggregates.catalogue().len() + self.config.windows.specs().len() + 3;
         for _ in 0..attempts {
             let split = lock(&self.split).clone();
+            let scope = self.aggregates_scope(&ids);
             let plan = self.config.windows.plan_with(
                 now_ms(),
-                &ids,
+                &scope,
                 &self.config.filter.media_types,
                 &split,
             );
@@ -297,6 +349,7 @@ impl Poller {
                 Err(PollError::Api(e)) => {
                     if self.learn_refusal(QueryKind::Aggregates, &e, &metrics)
                         || self.refused_granularity(&plan, &e)
+                        || self.org_wide_refused(&asked_scope(&plan, &scope), &e)
                     {
                         continue;
                     }

@@ -46,6 +46,7 @@ pub struct SelfMetrics {
     granularity_fallbacks: IntCounter,
     poll_interval: GaugeVec,
     api_planned: GaugeVec,
+    aggregates_fallbacks: IntCounter,
 }
 
 fn opts(f: &Family) -> Opts {
@@ -110,6 +111,10 @@ impl SelfMetrics {
             ),
             poll_interval: gauge_vec(&families::POLL_INTERVAL),
             api_planned: gauge_vec(&families::API_PLANNED),
+            aggregates_fallbacks: register(
+                r,
+                IntCounter::with_opts(opts(&families::AGGREGATES_FALLBACKS)),
+            ),
             registry: registry.clone(),
         };
         gauge_vec(&families::BUILD_INFO)
@@ -184,6 +189,11 @@ impl SelfMetrics {
                 let _ = self.api_planned.remove_label_values(&label);
             }
         }
+    }
+
+    /// Counts an org-wide aggregates query asked again in chunks.
+    pub fn aggregates_fallback(&self) {
+        self.aggregates_fallbacks.inc();
     }
 
     /// Sets `genesys_up`.
@@ -341,6 +351,7 @@ mod tests {
         m.chunk_size_changed(Endpoint::Observations, 100);
         m.set_unsupported(QueryKind::Observations, "oLongestWaiting");
         m.granularity_fallback();
+        m.aggregates_fallback();
         let text = String::from_utf8(m.render()).expect("utf8");
         for line in [
             "genesys_exporter_api_requests_total{code=\"429\",endpoint=\"conversation_aggregates\"} 1",
@@ -362,6 +373,7 @@ mod tests {
             "genesys_exporter_unsupported_metric{metric=\"oLongestWaiting\",query=\"observations\"} 1",
             "genesys_exporter_unsupported_metric{metric=\"tShortAbandon\",query=\"aggregates\"} 0",
             "genesys_exporter_granularity_fallbacks_total 1",
+            "genesys_exporter_aggregates_fallbacks_total 1",
             "genesys_exporter_api_request_duration_seconds_bucket{endpoint=\"conversation_aggregates\",le=\"0.05\"} 1",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");

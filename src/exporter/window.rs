@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use jiff::{tz::TimeZone, Timestamp};
 
-use crate::genesys::AggregateRequest;
+use crate::genesys::{AggregateRequest, QueryScope};
 
 /// Most buckets one shared query may ask for; windows whose common divisor
 /// would need more get a query of their own.
@@ -162,10 +162,11 @@ impl WindowSet {
             .collect()
     }
 
-    /// The queries for a poll at `now_ms` of `queue_ids`, keeping
+    /// The queries for a poll at `now_ms` of the queues of `scope` (each
+    /// query asks them the same way, see [`QueryScope::for_queues`]), keeping
     /// `media_types` (empty = all).
-    pub fn plan(&self, now_ms: i64, queue_ids: &[String], media_types: &[String]) -> QueryPlan {
-        self.plan_with(now_ms, queue_ids, media_types, &BTreeSet::new())
+    pub fn plan(&self, now_ms: i64, scope: &QueryScope, media_types: &[String]) -> QueryPlan {
+        self.plan_with(now_ms, scope, media_types, &BTreeSet::new())
     }
 
     /// [`WindowSet::plan`] where each rolling group named in `split` (by its
@@ -174,18 +175,18 @@ impl WindowSet {
     pub fn plan_with(
         &self,
         now_ms: i64,
-        queue_ids: &[String],
+        scope: &QueryScope,
         media_types: &[String],
         split: &BTreeSet<Vec<String>>,
     ) -> QueryPlan {
         let windows = self.resolve(now_ms);
-        let query = |start_ms, end_ms, granularity_ms, windows| PlannedQuery {
+        let query = |start_ms: i64, end_ms: i64, granularity_ms, windows| PlannedQuery {
             request: AggregateRequest {
                 start_ms,
                 end_ms,
                 granularity_ms,
                 time_zone: None,
-                queue_ids: queue_ids.to_vec(),
+                scope: scope.for_interval(end_ms - start_ms),
                 media_types: media_types.to_vec(),
             },
             windows,
@@ -365,6 +366,10 @@ mod tests {
         WindowSet::new(specs, d(delay), d(align), TimeZone::get(tz).expect("tz"))
     }
 
+    fn none() -> QueryScope {
+        QueryScope::Queues(Vec::new())
+    }
+
     fn rolling(minutes: u64) -> WindowKind {
         WindowKind::Rolling(Duration::from_secs(minutes * 60))
     }
@@ -411,7 +416,7 @@ mod tests {
     #[test]
     fn today_empty_at_midnight() {
         let w = set(&[("today", WindowKind::Today)], 0, MIN, "UTC");
-        let plan = w.plan(ms("2025-03-12T00:00:40Z"), &[], &[]);
+        let plan = w.plan(ms("2025-03-12T00:00:40Z"), &none(), &[]);
         assert!(plan.windows[0].is_empty());
         assert!(plan.queries.is_empty());
     }
@@ -440,10 +445,12 @@ mod tests {
             "UTC",
         );
         let now = ms("2025-03-12T13:05:10Z");
-        let ids = [String::from("q1"), String::from("q2")];
-        let plan = w.plan(now, &ids, &[String::from("voice")]);
+        let ids = vec![String::from("q1"), String::from("q2")];
+        let wide = QueryScope::for_queues(&ids, 1);
+        let plan = w.plan(now, &wide, &[String::from("voice")]);
         assert_eq!(plan.queries.len(), 2);
-        assert!(plan.queries.iter().all(|q| q.request.queue_ids == ids
+        assert!(plan.queries.iter().all(|q| q.request.scope == wide
+            && q.request.scope.queue_ids() == ids
             && q.request.media_types == ["voice"]
             && q.request.time_zone.is_none()));
         let (shared, windows) = (&plan.queries[0].request, &plan.queries[0].windows);
@@ -471,7 +478,7 @@ mod tests {
     #[test]
     fn granularities_and_split_groups() {
         let w = set(&[("5m", rolling(5)), ("30m", rolling(30))], 0, MIN, "UTC");
-        let plan = w.plan(ms("2025-03-12T13:05:10Z"), &[], &[]);
+        let plan = w.plan(ms("2025-03-12T13:05:10Z"), &none(), &[]);
         assert_eq!(plan.queries.len(), 2);
         assert!(plan
             .queries
@@ -479,7 +486,7 @@ mod tests {
             .all(|q| q.request.granularity_ms.is_none()));
         let w = set(&[("30m", rolling(30)), ("1h", rolling(60))], 0, MIN, "UTC");
         let now = ms("2025-03-12T13:05:10Z");
-        let shared = w.plan(now, &[], &[]);
+        let shared = w.plan(now, &none(), &[]);
         assert_eq!(shared.queries.len(), 1);
         let q = &shared.queries[0];
         assert_eq!(q.request.granularity_ms, Some(30 * MIN));
@@ -492,7 +499,7 @@ mod tests {
         );
         assert!(!q.planned_bucket(start, start + 25 * MIN), "clipped");
         let split = BTreeSet::from([q.group(&shared.windows)]);
-        let apart = w.plan_with(now, &[], &[], &split);
+        let apart = w.plan_with(now, &none(), &[], &split);
         assert_eq!(apart.queries.len(), 2);
         for (i, q) in apart.queries.iter().enumerate() {
             assert_eq!(q.request.granularity_ms, None);
@@ -501,9 +508,32 @@ mod tests {
         }
         let wide = w.with_granularities(&[Duration::from_secs(600)]);
         assert_eq!(
-            wide.plan(now, &[], &[]).queries[0].request.granularity_ms,
+            wide.plan(now, &none(), &[]).queries[0]
+                .request
+                .granularity_ms,
             Some(10 * MIN)
         );
+    }
+
+    /// An org-wide scope reaches every query of at most 7 days; a longer
+    /// window names its queues.
+    #[test]
+    fn org_wide_scope_per_query() {
+        let w = set(
+            &[("8d", rolling(8 * 1440)), ("today", WindowKind::Today)],
+            0,
+            MIN,
+            "UTC",
+        );
+        let ids: Vec<String> = (0..3).map(|i| format!("q{i}")).collect();
+        let wide = QueryScope::for_queues(&ids, 2);
+        let plan = w.plan(ms("2025-03-12T13:05:10Z"), &wide, &[]);
+        assert_eq!(plan.queries.len(), 2);
+        assert_eq!(
+            plan.queries[0].request.scope,
+            QueryScope::Queues(ids.clone())
+        );
+        assert_eq!(plan.queries[1].request.scope, wide);
     }
 
     /// A lone rolling window is one bucket; windows whose gcd would need too
@@ -511,13 +541,13 @@ mod tests {
     #[test]
     fn plan_splits_when_buckets_would_explode() {
         let w = set(&[("1d", rolling(1440)), ("7m", rolling(7))], 0, MIN, "UTC");
-        let plan = w.plan(ms("2025-03-12T13:05:10Z"), &[], &[]);
+        let plan = w.plan(ms("2025-03-12T13:05:10Z"), &none(), &[]);
         assert_eq!(plan.queries.len(), 2);
         assert!(plan
             .queries
             .iter()
             .all(|q| q.request.granularity_ms.is_none()));
-        let single = set(&[("30m", rolling(30))], 0, MIN, "UTC").plan(0, &[], &[]);
+        let single = set(&[("30m", rolling(30))], 0, MIN, "UTC").plan(0, &none(), &[]);
         assert_eq!(single.queries.len(), 1);
         assert_eq!(single.queries[0].request.granularity_ms, None);
         assert_eq!(single.windows_for_bucket(0, 1, 2), vec![0]);

@@ -1,14 +1,18 @@
 //! `POST /api/v2/analytics/conversations/aggregates/query`: one request per
-//! chunk of queue ids (run concurrently within the client's cap), groups read
-//! from the returned `group` map, buckets folded into [`kpi::Totals`].
+//! chunk of queue ids (run concurrently within the client's cap), or one
+//! request for the whole org ([`QueryScope::OrgWide`]) whose groups of other
+//! queues are dropped; groups read from the returned `group` map, buckets
+//! folded into [`kpi::Totals`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+
+use reqwest::{Method, Url};
 
 use super::client::Client;
 use super::endpoint::Endpoint;
 use super::error::Error;
 use super::model::AggregateResponse;
-use super::query::{self, AggregateRequest};
+use super::query::{self, AggregateRequest, QueryScope};
 use crate::kpi;
 use crate::timefmt;
 
@@ -46,13 +50,18 @@ impl QueueMediaSeries {
 }
 
 /// Folds aggregate responses into per queue × media series. Groups without a
-/// `queueId` or `mediaType` (partial groups) are skipped; a bucket without a
-/// parseable interval counts as the whole request interval when there is no
-/// granularity, and is skipped otherwise.
+/// `queueId` or `mediaType` (partial groups, conversations outside any queue)
+/// are skipped, and so are, for an org-wide request, groups of queues it does
+/// not keep; a bucket without a parseable interval counts as the whole request
+/// interval when there is no granularity, and is skipped otherwise.
 pub fn series_from_responses(
     req: &AggregateRequest,
     responses: impl IntoIterator<Item = AggregateResponse>,
 ) -> Vec<QueueMediaSeries> {
+    let keep: Option<HashSet<&str>> = match &req.scope {
+        QueryScope::OrgWide { keep } => Some(keep.iter().map(String::as_str).collect()),
+        QueryScope::Queues(_) => None,
+    };
     let mut acc: BTreeMap<(String, String), BTreeMap<(i64, i64), kpi::Totals>> = BTreeMap::new();
     for response in responses {
         for group in response.results {
@@ -61,6 +70,9 @@ pub fn series_from_responses(
             else {
                 continue;
             };
+            if keep.as_ref().is_some_and(|k| !k.contains(queue.as_str())) {
+                continue;
+            }
             let buckets = acc.entry((queue.clone(), media.clone())).or_default();
             for bucket in group.data {
                 let span = bucket
@@ -98,8 +110,9 @@ pub fn series_from_responses(
 }
 
 impl Client {
-    /// Queries conversation aggregates for `req.queue_ids`, in
-    /// `ceil(queues / chunk_size)` requests, grouped by queue and media type.
+    /// Queries conversation aggregates for the queues of `req.scope`, grouped
+    /// by queue and media type: in `ceil(queues / chunk_size)` requests for
+    /// [`QueryScope::Queues`], in one for [`QueryScope::OrgWide`].
     pub async fn aggregates(&self, req: &AggregateRequest) -> Result<Vec<QueueMediaSeries>, Error> {
         self.aggregates_with_metrics(req, &kpi::AGGREGATE_METRICS)
             .await
@@ -116,14 +129,27 @@ impl Client {
                 "aggregate interval end must be after its start",
             )));
         }
-        if req.queue_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let responses: Vec<AggregateResponse> = self
-            .post_chunked(Endpoint::Aggregates, &req.queue_ids, |chunk| {
-                query::aggregate_body(req, chunk, metrics)
-            })
-            .await?;
+        let responses: Vec<AggregateResponse> = match &req.scope {
+            QueryScope::Queues(ids) if ids.is_empty() => return Ok(Vec::new()),
+            QueryScope::OrgWide { keep } if keep.is_empty() => return Ok(Vec::new()),
+            QueryScope::Queues(ids) => {
+                self.post_chunked(Endpoint::Aggregates, ids, |chunk| {
+                    query::aggregate_body(req, Some(chunk), metrics)
+                })
+                .await?
+            }
+            QueryScope::OrgWide { .. } => {
+                let endpoint = Endpoint::Aggregates;
+                let url = Url::parse(&format!("{}{}", self.inner.api_base, endpoint.path()))
+                    .map_err(|e| Error::Config(format!("invalid API base URL: {e}")))?;
+                let body = query::aggregate_body(req, None, metrics);
+                let answer = self
+                    .inner
+                    .call_json(endpoint, Method::POST, url, Some(&body))
+                    .await?;
+                vec![answer]
+            }
+        };
         Ok(series_from_responses(req, responses))
     }
 }
@@ -163,7 +189,7 @@ mod tests {
             end_ms: timefmt::parse_instant("2025-03-12T13:05:00.000Z").expect("t"),
             granularity_ms: None,
             time_zone: None,
-            queue_ids: vec!["3b3c5b1e-0000-4000-8000-000000000001".into()],
+            scope: QueryScope::Queues(vec!["3b3c5b1e-0000-4000-8000-000000000001".into()]),
             media_types: vec![],
         }
     }
@@ -184,6 +210,32 @@ mod tests {
         assert_eq!(t.asa_seconds(), Some(18.0));
         assert_eq!(t.abandon_ratio(), Some(0.1));
         assert_eq!(t.service_level_ratio(), Some(84.0 / 113.0));
+    }
+
+    /// An org-wide answer keeps only the groups of the kept queues; groups of
+    /// other queues and groups without a queueId are dropped.
+    #[test]
+    fn org_wide_keeps_only_exported_queues() {
+        let body = r#"{"results":[
+          {"group":{"queueId":"a","mediaType":"voice"},"data":[{"metrics":[{"metric":"nOffered","stats":{"count":2}}]}]},
+          {"group":{"queueId":"b","mediaType":"voice"},"data":[{"metrics":[{"metric":"nOffered","stats":{"count":3}}]}]},
+          {"group":{"queueId":"c","mediaType":"chat"},"data":[{"metrics":[{"metric":"nOffered","stats":{"count":4}}]}]},
+          {"group":{"mediaType":"voice"},"data":[{"metrics":[{"metric":"nOffered","stats":{"count":50}}]}]}
+        ]}"#;
+        let parsed: AggregateResponse = serde_json::from_str(body).expect("parses");
+        let mut req = request();
+        req.scope = QueryScope::OrgWide {
+            keep: vec!["a".into(), "c".into()],
+        };
+        let series = series_from_responses(&req, [parsed]);
+        let kept: Vec<(&str, u64)> = series
+            .iter()
+            .map(|s| (s.queue_id.as_str(), s.total().offered))
+            .collect();
+        assert_eq!(kept, [("a", 2), ("c", 4)]);
+        // The same answer to a filtered request is taken as it comes.
+        let parsed: AggregateResponse = serde_json::from_str(body).expect("parses");
+        assert_eq!(series_from_responses(&request(), [parsed]).len(), 3);
     }
 
     /// `{}` and `{"results": []}` both mean no data.

@@ -15,7 +15,7 @@
 //! - `observer`: instrumentation hooks; `error`: the [`Error`] type.
 //!
 //! Request cost of each call: `queues` = `max(1, ceil(queues / page_size))`,
-//! `aggregates` = `ceil(queue_ids / chunk_size)`, `observations` =
+//! `aggregates` = `ceil(queue_ids / chunk_size)` (1 for an org-wide scope), `observations` =
 //! `ceil(queue_ids / 200)` (more after a predicate-limit refusal), plus one
 //! token request whenever the cached token is missing, due for renewal
 //! (`expires_in − 60 s`) or answered with 401.
@@ -47,7 +47,7 @@ pub use endpoint::Endpoint;
 pub use error::{ApiDetail, Error, PagingStop};
 pub use observations::{MediaObs, ObservationSnapshot, QueueObs};
 pub use observer::{ApiObserver, NoopObserver, RateLimitReport, RetryReason};
-pub use query::{AggregateRequest, OBSERVATION_METRICS};
+pub use query::{AggregateRequest, QueryScope, OBSERVATION_METRICS};
 pub use queues::{Queue, QueueMedia};
 pub use retry::Jitter;
 

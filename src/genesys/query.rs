@@ -1,6 +1,7 @@
 //! Pure builders for request bodies and URLs: aggregate and observation query
 //! bodies (queue-id `or` filters, optional media filter), queue-listing URLs,
-//! and the [`AggregateRequest`] they are built from.
+//! and the [`AggregateRequest`] they are built from, whose [`QueryScope`] says
+//! whether it names its queues in chunked filters or asks the whole org.
 
 use reqwest::Url;
 use serde_json::{json, Value};
@@ -19,6 +20,68 @@ pub const OBSERVATION_METRICS: [&str; 7] = [
     "oOnQueueUsers",
 ];
 
+/// Longest interval an org-wide query asks for: Genesys's own query builder
+/// allows "an interval of up to seven days for queries with no filter" (API
+/// notes §2.7); longer queries name their queues.
+pub const MAX_ORG_WIDE_INTERVAL_MS: i64 = 7 * 86_400_000;
+
+/// Which queues an aggregate query asks about, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryScope {
+    /// A `queueId` filter naming these queues, split by the client into
+    /// chunks of at most [`crate::genesys::Client::chunk_size`] ids.
+    Queues(Vec<String>),
+    /// One request with no queue filter, grouped by `queueId` for the whole
+    /// org; groups of queues outside `keep`, and groups without a `queueId`,
+    /// are dropped on arrival.
+    OrgWide {
+        /// The queues whose groups are kept.
+        keep: Vec<String>,
+    },
+}
+
+impl QueryScope {
+    /// The scope for `queue_ids` when one query carries at most `chunk_size`
+    /// queue ids: a filter when they fit one chunk, else the whole org (one
+    /// request instead of `ceil(queues / chunk_size)`).
+    pub fn for_queues(queue_ids: &[String], chunk_size: usize) -> QueryScope {
+        if queue_ids.len() > chunk_size.max(1) {
+            QueryScope::OrgWide {
+                keep: queue_ids.to_vec(),
+            }
+        } else {
+            QueryScope::Queues(queue_ids.to_vec())
+        }
+    }
+
+    /// The queues whose answers are wanted, either way.
+    pub fn queue_ids(&self) -> &[String] {
+        match self {
+            QueryScope::Queues(ids) | QueryScope::OrgWide { keep: ids } => ids,
+        }
+    }
+
+    /// True for [`QueryScope::OrgWide`].
+    pub fn is_org_wide(&self) -> bool {
+        matches!(self, QueryScope::OrgWide { .. })
+    }
+
+    /// The same queues, named in chunked filters.
+    pub fn chunked(&self) -> QueryScope {
+        QueryScope::Queues(self.queue_ids().to_vec())
+    }
+
+    /// This scope for a query over `interval_ms`: chunked filters instead of
+    /// an org-wide query longer than [`MAX_ORG_WIDE_INTERVAL_MS`].
+    pub fn for_interval(&self, interval_ms: i64) -> QueryScope {
+        if self.is_org_wide() && interval_ms > MAX_ORG_WIDE_INTERVAL_MS {
+            self.chunked()
+        } else {
+            self.clone()
+        }
+    }
+}
+
 /// One aggregate query over `[start_ms, end_ms)` for some queues.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AggregateRequest {
@@ -30,8 +93,8 @@ pub struct AggregateRequest {
     pub granularity_ms: Option<i64>,
     /// IANA zone for bucket boundaries (`timeZone`); `None` = UTC.
     pub time_zone: Option<String>,
-    /// Queues to query (chunked by the client). Empty = no request at all.
-    pub queue_ids: Vec<String>,
+    /// The queues asked about and how. No queue = no request at all.
+    pub scope: QueryScope,
     /// Media types to keep; empty = all.
     pub media_types: Vec<String>,
 }
@@ -57,16 +120,34 @@ pub fn queue_filter(queue_ids: &[String], media_types: &[String]) -> Value {
     }
 }
 
-/// The `conversations/aggregates/query` body for one chunk of queue ids,
-/// grouped by `queueId` and `mediaType`, requesting `metrics` (normally
-/// every KPI metric, [`crate::kpi::AGGREGATE_METRICS`]; fewer when the org refuses some).
-pub fn aggregate_body(req: &AggregateRequest, queue_ids: &[String], metrics: &[&str]) -> Value {
+/// The filter of an org-wide query: `mediaType ∈ media_types`, or none at all
+/// when `media_types` is empty.
+pub fn media_filter(media_types: &[String]) -> Option<Value> {
+    (!media_types.is_empty())
+        .then(|| json!({"type": "or", "predicates": predicates("mediaType", media_types)}))
+}
+
+/// The `conversations/aggregates/query` body for one chunk of queue ids
+/// (`None`: the whole org, no queue filter), grouped by `queueId` and
+/// `mediaType`, requesting `metrics` (normally every KPI metric,
+/// [`crate::kpi::AGGREGATE_METRICS`]; fewer when the org refuses some).
+pub fn aggregate_body(
+    req: &AggregateRequest,
+    queue_ids: Option<&[String]>,
+    metrics: &[&str],
+) -> Value {
     let mut body = json!({
         "interval": timefmt::format_interval(req.start_ms, req.end_ms),
         "groupBy": ["queueId", "mediaType"],
-        "filter": queue_filter(queue_ids, &req.media_types),
         "metrics": metrics,
     });
+    let filter = match queue_ids {
+        Some(ids) => Some(queue_filter(ids, &req.media_types)),
+        None => media_filter(&req.media_types),
+    };
+    if let Some(filter) = filter {
+        body["filter"] = filter;
+    }
     if let Some(g) = req.granularity_ms.filter(|g| *g > 0) {
         body["granularity"] = json!(timefmt::format_duration(g));
     }
@@ -126,10 +207,10 @@ mod tests {
             end_ms: 1_741_784_700_000,
             granularity_ms: None,
             time_zone: None,
-            queue_ids: ids(2),
+            scope: QueryScope::Queues(ids(2)),
             media_types: vec![],
         };
-        let body = aggregate_body(&req, &req.queue_ids, &AGGREGATE_METRICS);
+        let body = aggregate_body(&req, Some(req.scope.queue_ids()), &AGGREGATE_METRICS);
         assert_eq!(
             body["interval"],
             "2025-03-12T00:00:00.000Z/2025-03-12T13:05:00.000Z"
@@ -150,10 +231,10 @@ mod tests {
             end_ms: 86_400_000,
             granularity_ms: Some(1_800_000),
             time_zone: Some("Europe/Berlin".into()),
-            queue_ids: ids(1),
+            scope: QueryScope::Queues(ids(1)),
             media_types: vec!["voice".into(), "chat".into()],
         };
-        let body = aggregate_body(&req, &req.queue_ids, &AGGREGATE_METRICS);
+        let body = aggregate_body(&req, Some(req.scope.queue_ids()), &AGGREGATE_METRICS);
         assert_eq!(body["granularity"], "PT30M");
         assert_eq!(body["timeZone"], "Europe/Berlin");
         assert_eq!(body["filter"]["type"], "and");
@@ -187,16 +268,65 @@ mod tests {
             end_ms: 60_000,
             granularity_ms: None,
             time_zone: None,
-            queue_ids: ids(1),
+            scope: QueryScope::Queues(ids(1)),
             media_types: vec![],
         };
-        let agg = aggregate_body(&req, &req.queue_ids, &["nOffered"]);
+        let agg = aggregate_body(&req, Some(req.scope.queue_ids()), &["nOffered"]);
         assert_eq!(agg["metrics"], json!(["nOffered"]));
         let obs = observation_body(&ids(1), &["oWaiting", "oAlerting"]);
         assert_eq!(obs["metrics"], json!(["oWaiting", "oAlerting"]));
         assert_eq!(obs["detailMetrics"], json!(["oWaiting"]));
         let full = observation_body(&ids(1), &OBSERVATION_METRICS);
         assert!(full.get("detailMetrics").is_none());
+    }
+
+    /// An org-wide body has no queue filter: none at all, or only the media filter.
+    #[test]
+    fn org_wide_body_shape() {
+        let mut req = AggregateRequest {
+            start_ms: 0,
+            end_ms: 60_000,
+            granularity_ms: None,
+            time_zone: None,
+            scope: QueryScope::OrgWide { keep: ids(3) },
+            media_types: vec![],
+        };
+        let body = aggregate_body(&req, None, &["nOffered"]);
+        assert!(body.get("filter").is_none(), "{body}");
+        assert_eq!(body["groupBy"], json!(["queueId", "mediaType"]));
+        req.media_types = vec!["voice".into()];
+        let body = aggregate_body(&req, None, &["nOffered"]);
+        assert_eq!(
+            body["filter"],
+            json!({"type": "or", "predicates": [
+                {"type": "dimension", "dimension": "mediaType", "operator": "matches", "value": "voice"}
+            ]})
+        );
+    }
+
+    /// More queues than one chunk go org-wide; a selection that fits one
+    /// chunk is one filtered request; either way the wanted queues are kept.
+    #[test]
+    fn scope_for_queues() {
+        assert_eq!(
+            QueryScope::for_queues(&ids(3), 100),
+            QueryScope::Queues(ids(3))
+        );
+        assert_eq!(
+            QueryScope::for_queues(&ids(100), 100),
+            QueryScope::Queues(ids(100))
+        );
+        let wide = QueryScope::for_queues(&ids(101), 100);
+        assert!(wide.is_org_wide());
+        assert_eq!(wide.queue_ids(), &ids(101)[..]);
+        assert_eq!(wide.chunked(), QueryScope::Queues(ids(101)));
+        assert!(QueryScope::for_queues(&ids(2), 0).is_org_wide());
+        let week = MAX_ORG_WIDE_INTERVAL_MS;
+        assert_eq!(wide.for_interval(week), wide);
+        assert_eq!(wide.for_interval(week + 1), QueryScope::Queues(ids(101)));
+        let narrow = QueryScope::Queues(ids(2));
+        assert_eq!(narrow.for_interval(4 * week), narrow);
+        assert_eq!(QueryScope::for_queues(&[], 100), QueryScope::Queues(vec![]));
     }
 
     /// Division ids are repeated query keys and values are encoded.

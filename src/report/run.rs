@@ -116,7 +116,7 @@ pub async fn collect_rows(client: &Client, plan: &Plan) -> Result<Vec<Row>, Fail
             end_ms: chunk.end_ms,
             granularity_ms: None,
             time_zone: Some(plan.time_zone_name.clone()),
-            queue_ids: queue_ids.clone(),
+            scope: crate::genesys::QueryScope::Queues(queue_ids.clone()),
             media_types: plan.media_types.clone(),
         };
         let series = client.aggregates(&request).await?;

@@ -3,16 +3,20 @@
 //! Every event emitted in `[start, min(end, now))` by a matching queue × media
 //! stream lands in the granularity bucket of its emission time, in the group
 //! made of the requested dimensions that metric carries (plus `mediaType`).
-//! Only per-query scratch is kept; nothing survives the request.
+//! Only per-query scratch is kept; nothing survives the request. An answer of
+//! more groups than `--aggregates-max-groups` is refused with a 400, the way
+//! an org whose result-size limit is that low would (API notes §2.7: the limit
+//! is unknown).
 
 use std::collections::HashMap;
 
 use super::aggregate_render::{kinds_of, render, Acc, Groups, Kind};
 use super::config::{EmptyResults, SlOptions};
 use super::conversation::Metric;
+use super::errors::ApiError;
 use super::filter::Dim;
 use super::org::OrgModel;
-use super::query::AggQuery;
+use super::query::{AggQuery, QueryType};
 use super::rng::uuid;
 use super::traffic::{ConvCore, Stream};
 
@@ -39,22 +43,46 @@ struct Plan<'q> {
     opts: SlOptions,
 }
 
-/// Answers `q` at `now` with the JSON response body; `sparse` adds the sparse
-/// groups of media the queues never handle (`--media-settings all`).
+/// How an answer is shaped beyond the query itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AnswerOptions {
+    /// Body of an answer without data.
+    pub empty: EmptyResults,
+    /// Add the sparse groups of media the queues never handle (`--media-settings all`).
+    pub sparse: bool,
+    /// Most groups one answer may carry (`None` = no limit).
+    pub max_groups: Option<usize>,
+}
+
+/// Answers `q` at `now` with the JSON response body, or the 400 of an answer
+/// with more groups than `opts.max_groups`.
 pub(crate) fn answer(
     org: &OrgModel,
     q: &AggQuery,
     now: i64,
-    empty: EmptyResults,
-    sparse: bool,
-) -> String {
+    opts: AnswerOptions,
+) -> Result<String, ApiError> {
     let groups = evaluate(org, q, now);
-    let extra = if sparse {
+    let extra = if opts.sparse {
         super::sparse::groups(org, q, now)
     } else {
         Vec::new()
     };
-    render(q, groups, extra, empty)
+    let count = groups.len() + extra.len();
+    let ranked = q.query_type != QueryType::GroupBy;
+    if let Some(max) = opts.max_groups.filter(|&max| count > max && !ranked) {
+        return Err(too_many_groups(count, max));
+    }
+    Ok(render(q, groups, extra, opts.empty))
+}
+
+/// The 400 for an answer of `n` groups, more than `max`. Genesys's wording is
+/// unknown; this one names the result size and the way out.
+pub(crate) fn too_many_groups(n: usize, max: usize) -> ApiError {
+    ApiError::bad_request(format!(
+        "The query result has {n} groups, more than the maximum of {max} a synchronous \
+         aggregate query may return. Narrow the query or use an aggregate job."
+    ))
 }
 
 fn plan<'q>(org: &OrgModel, q: &'q AggQuery, now: i64) -> Plan<'q> {
@@ -96,16 +124,17 @@ fn plan<'q>(org: &OrgModel, q: &'q AggQuery, now: i64) -> Plan<'q> {
     }
 }
 
+/// Streams per evaluation thread below which a query runs on one thread.
+const STREAMS_PER_THREAD: usize = 256;
+
 fn evaluate(org: &OrgModel, q: &AggQuery, now: i64) -> Groups {
     let p = plan(org, q, now);
-    let mut groups = Groups::new();
     if p.scan_end <= q.start {
-        return groups;
+        return Groups::new();
     }
     let root = q.filter.as_ref().map(|f| &f.root);
-    let per_event = root.is_some_and(|r| !r.is_stream_level());
     let removed = org.removed_set();
-    let candidates: Vec<usize> = match root.and_then(|r| r.queue_ids()) {
+    let mut candidates: Vec<usize> = match root.and_then(|r| r.queue_ids()) {
         Some(ids) => {
             let mut v: Vec<usize> = ids
                 .iter()
@@ -116,7 +145,41 @@ fn evaluate(org: &OrgModel, q: &AggQuery, now: i64) -> Groups {
         }
         None => (0..org.queues.len()).collect(),
     };
-    for qi in candidates.into_iter().filter(|i| !removed.contains(i)) {
+    candidates.retain(|i| !removed.contains(i));
+    // An org-wide query covers thousands of streams: split them over the
+    // cores, each part into its own groups, merged in queue order.
+    let streams: usize = candidates.iter().map(|&i| org.queues[i].media.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(streams / STREAMS_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return evaluate_queues(org, &p, &candidates);
+    }
+    let parts: Vec<Groups> = std::thread::scope(|scope| {
+        let p = &p;
+        let handles: Vec<_> = candidates
+            .chunks(candidates.len().div_ceil(threads))
+            .map(|part| scope.spawn(move || evaluate_queues(org, p, part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut groups = Groups::new();
+    for part in parts {
+        merge_groups(&mut groups, part, &p.kinds);
+    }
+    groups
+}
+
+/// The groups of the streams of `queues` (indices, removed ones excluded).
+fn evaluate_queues(org: &OrgModel, p: &Plan<'_>, queues: &[usize]) -> Groups {
+    let root = p.q.filter.as_ref().map(|f| &f.root);
+    let per_event = root.is_some_and(|r| !r.is_stream_level());
+    let mut groups = Groups::new();
+    for &qi in queues {
         let queue = &org.queues[qi];
         for media in &queue.media {
             let s = Stream { org, queue, media };
@@ -125,11 +188,66 @@ fn evaluate(org: &OrgModel, q: &AggQuery, now: i64) -> Groups {
                     continue;
                 }
             }
-            let rows = scan_stream(&p, &s, per_event);
-            flush(org, &p, &s, rows, &mut groups);
+            let rows = if offers_only(p) && !per_event {
+                scan_offers(p, &s)
+            } else {
+                scan_stream(p, &s, per_event)
+            };
+            flush(org, p, &s, rows, &mut groups);
         }
     }
     groups
+}
+
+/// Adds the groups of `part` into `groups`.
+fn merge_groups(groups: &mut Groups, part: Groups, kinds: &[Kind]) {
+    for (key, buckets) in part {
+        let target = groups.entry(key).or_default();
+        for (bucket, accs) in buckets {
+            let into = target
+                .entry(bucket)
+                .or_insert_with(|| vec![Acc::default(); kinds.len()]);
+            for (i, a) in accs.iter().enumerate() {
+                into[i].merge(a, kinds[i]);
+            }
+        }
+    }
+}
+
+/// True when the only modelled metric asked for is `nOffered` and nothing
+/// varies below the stream: the answer is the arrivals of each bucket, which
+/// whole slots give without generating their conversations.
+fn offers_only(p: &Plan<'_>) -> bool {
+    let offered = Metric::NOffered as usize;
+    p.sl.is_none()
+        && p.target.is_none()
+        && !(p.want_user || p.want_wrap || p.want_conv)
+        && p.slots
+            .iter()
+            .enumerate()
+            .all(|(m, slot)| slot.is_none() || m == offered)
+}
+
+/// [`scan_stream`] for an [`offers_only`] query.
+fn scan_offers(p: &Plan<'_>, s: &Stream<'_>) -> Rows {
+    let mut rows = Rows {
+        index: HashMap::new(),
+        rows: Vec::new(),
+        last: None,
+        width: p.kinds.len(),
+    };
+    let Some(i) = p.slots[Metric::NOffered as usize] else {
+        return rows;
+    };
+    let bucket = |at: i64| p.starts.partition_point(|&x| x <= at) - 1;
+    let whole = |a: i64, b: i64| bucket(a) == bucket(b - 1);
+    s.for_each_offer(p.q.start, p.scan_end, whole, |at, n| {
+        let acc = &mut rows.get((SubKey::default(), bucket(at)))[i];
+        for _ in 0..n {
+            acc.add(None);
+        }
+    });
+    rows
 }
 
 /// Value of a stream-level dimension.

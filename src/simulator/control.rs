@@ -1,5 +1,6 @@
 //! Runtime knobs shared by the server and tests: faults, latency, outage,
-//! clock, queue removal, extra OAuth clients and request counters.
+//! clock, queue removal, extra OAuth clients, request counters and the most
+//! recent request bodies of the query endpoints.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +50,9 @@ pub enum Fault {
     MalformedBody,
 }
 
+/// Request bodies kept per query endpoint (the oldest is dropped first).
+pub const RECENT_BODIES: usize = 64;
+
 /// Mutable knobs.
 #[derive(Debug)]
 pub(crate) struct Knobs {
@@ -68,6 +72,8 @@ pub(crate) struct Shared {
     pub knobs: Mutex<Knobs>,
     pub auth: Mutex<Auth>,
     counts: [AtomicU64; 5],
+    /// The last [`RECENT_BODIES`] bodies per query endpoint.
+    recent: Mutex<HashMap<SimEndpoint, VecDeque<Vec<u8>>>>,
     pub notify: Mutex<Channels>,
 }
 
@@ -89,6 +95,7 @@ impl Shared {
             knobs: Mutex::new(knobs),
             auth: Mutex::new(auth),
             counts: Default::default(),
+            recent: Mutex::new(HashMap::new()),
             notify: Mutex::new(Channels::default()),
         }
     }
@@ -107,6 +114,20 @@ impl Shared {
 
     pub fn count(&self, e: SimEndpoint) {
         self.counts[e.slot()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Keeps `body` among the recent bodies of a query endpoint (aggregates,
+    /// observations; never the token endpoint, whose body may hold a secret).
+    pub fn record(&self, e: SimEndpoint, body: &[u8]) {
+        if !matches!(e, SimEndpoint::Aggregates | SimEndpoint::Observations) {
+            return;
+        }
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let log = recent.entry(e).or_default();
+        if log.len() == RECENT_BODIES {
+            log.pop_front();
+        }
+        log.push_back(body.to_vec());
     }
 
     /// The simulator's current time, epoch ms (wall clock unless frozen).
@@ -173,11 +194,29 @@ impl Control {
         self.shared.counts[endpoint.slot()].load(Ordering::Relaxed)
     }
 
-    /// Sets every request counter back to zero.
+    /// Sets every request counter back to zero and forgets the recent bodies.
     pub fn reset_counts(&self) {
         for c in &self.shared.counts {
             c.store(0, Ordering::Relaxed);
         }
+        self.shared
+            .recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// The bodies of the last requests (at most [`RECENT_BODIES`], oldest
+    /// first) to the aggregates or observations endpoint since the last reset;
+    /// empty for other endpoints.
+    pub fn recent_bodies(&self, endpoint: SimEndpoint) -> Vec<Vec<u8>> {
+        self.shared
+            .recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&endpoint)
+            .map(|log| log.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Freezes the simulator's clock at an epoch-ms instant, or unfreezes it (`None`).

@@ -15,9 +15,14 @@ pub fn mix(mut x: u64) -> u64 {
 
 /// Hashes a key made of several integers into one 64-bit value.
 pub fn key(parts: &[u64]) -> u64 {
-    parts
-        .iter()
-        .fold(0x05EE_D0F6_E5E5_u64, |acc, &p| mix(acc ^ mix(p)))
+    key_extend(0x05EE_D0F6_E5E5_u64, parts)
+}
+
+/// [`key`] of a key whose first parts hashed to `prefix` (`key(first)`) and
+/// whose remaining parts are `rest`: `key_extend(key(a), b) == key(a ++ b)`,
+/// so a loop over the last part hashes the constant ones once.
+pub fn key_extend(prefix: u64, rest: &[u64]) -> u64 {
+    rest.iter().fold(prefix, |acc, &p| mix(acc ^ mix(p)))
 }
 
 /// A small deterministic random stream.
@@ -27,6 +32,11 @@ pub struct Rng {
 }
 
 impl Rng {
+    /// A stream whose key is already hashed (see [`key_extend`]).
+    pub fn from_key(key: u64) -> Self {
+        Rng { state: key }
+    }
+
     /// A stream keyed by `parts` (see [`key`]).
     pub fn new(parts: &[u64]) -> Self {
         Rng { state: key(parts) }
@@ -141,6 +151,14 @@ mod tests {
         let total: u64 = (0..n).map(|_| u64::from(r.poisson(2.5))).sum();
         let mean = total as f64 / n as f64;
         assert!((mean - 2.5).abs() < 0.1, "mean {mean}");
+    }
+
+    /// Extending a hashed prefix equals hashing the whole key.
+    #[test]
+    fn prefixes_extend() {
+        let whole = key(&[1, 2, 3, 4, 5, 6]);
+        assert_eq!(key_extend(key(&[1, 2, 3, 4]), &[5, 6]), whole);
+        assert_eq!(key_extend(key(&[]), &[1, 2, 3, 4, 5, 6]), whole);
     }
 
     /// UUIDs have the canonical 8-4-4-4-12 shape.

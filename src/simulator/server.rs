@@ -261,6 +261,7 @@ async fn pipeline(
         Route::Unknown => return Err(ApiError::not_found().into()),
     };
     shared.count(ep);
+    shared.record(ep, body);
     if let Some(done) = inject_faults(shared, ep).await? {
         return Ok(done);
     }
@@ -442,13 +443,12 @@ fn endpoint(
             let q = query::parse(body, limits)?;
             v.check_metrics(&q.metrics, "ConversationAggregateMetric", AGGREGATE_METRICS)?;
             v.check_granularity(q.granularity.as_deref())?;
-            Ok(Reply::Raw(aggregate::answer(
-                &shared.org,
-                &q,
-                now,
-                c.empty_results,
-                all_media,
-            )))
+            let opts = aggregate::AnswerOptions {
+                empty: c.empty_results,
+                sparse: all_media,
+                max_groups: v.aggregates_max_groups,
+            };
+            aggregate::answer(&shared.org, &q, now, opts).map(Reply::Raw)
         }
         SimEndpoint::Observations => {
             let max = v.observations_max_predicates.unwrap_or(c.max_predicates);

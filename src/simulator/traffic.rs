@@ -8,7 +8,7 @@
 //! so a query over `[a, b)` only scans slots from `a − MAX_LIFETIME_MS` to `b`.
 
 use super::org::{MediaDef, OrgModel, QueueDef, WRAP_UPS};
-use super::rng::Rng;
+use super::rng::{key, key_extend, Rng};
 
 /// Width of an arrival slot.
 pub const SLOT_MS: i64 = 60_000;
@@ -72,6 +72,13 @@ impl ConvCore {
     }
 }
 
+/// The hashed constant parts of a stream's keys.
+#[derive(Debug, Clone, Copy)]
+struct StreamKeys {
+    arrivals: u64,
+    conversations: u64,
+}
+
 /// Everything needed to generate one queue × media type's traffic.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stream<'a> {
@@ -89,12 +96,49 @@ impl<'a> Stream<'a> {
         }
         let first = (from_ms - self.lifetime_ms()).div_euclid(SLOT_MS);
         let last = (to_ms - 1).div_euclid(SLOT_MS);
+        let keys = self.keys();
         for slot in first..=last {
-            let n = self.arrivals(slot);
+            let n = self.arrivals_keyed(keys, slot);
             for k in 0..n {
-                match self.generate(slot, k, from_ms) {
+                match self.generate_keyed(keys, slot, k, from_ms) {
                     Some(c) if c.offered < to_ms && c.last_event() >= from_ms => f(&c),
                     _ => {}
+                }
+            }
+        }
+    }
+
+    /// Calls `f(at, n)` for the offers of this stream in `[from_ms, to_ms)`:
+    /// once per arrival slot lying inside `[from_ms, to_ms)` for which `whole`
+    /// says its offers all count alike (`at` = the slot start, `n` = its
+    /// arrivals, no conversation generated), else once per offer (`n` = 1).
+    /// The same offers, at the same instants, as [`Stream::for_each`] gives.
+    pub fn for_each_offer(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        whole: impl Fn(i64, i64) -> bool,
+        mut f: impl FnMut(i64, u32),
+    ) {
+        if to_ms <= from_ms {
+            return;
+        }
+        let keys = self.keys();
+        for slot in from_ms.div_euclid(SLOT_MS)..=(to_ms - 1).div_euclid(SLOT_MS) {
+            let n = self.arrivals_keyed(keys, slot);
+            if n == 0 {
+                continue;
+            }
+            let (a, b) = (slot * SLOT_MS, (slot + 1) * SLOT_MS);
+            if from_ms <= a && b <= to_ms && whole(a, b) {
+                f(a, n);
+                continue;
+            }
+            for k in 0..n {
+                if let Some(c) = self.generate_keyed(keys, slot, k, i64::MIN) {
+                    if from_ms <= c.offered && c.offered < to_ms {
+                        f(c.offered, 1);
+                    }
                 }
             }
         }
@@ -105,28 +149,48 @@ impl<'a> Stream<'a> {
         self.media.kind.profile().max_wait_ms + MAX_TALK_MS + MAX_ACW_MS
     }
 
+    /// The hashed constant parts of this stream's arrival and conversation
+    /// keys (see [`key_extend`]).
+    fn keys(&self) -> StreamKeys {
+        let (seed, queue, media) = (self.org.seed, self.queue.index, self.media.kind.index());
+        StreamKeys {
+            arrivals: key(&[seed, 0xA7, queue, media]),
+            conversations: key(&[seed, 0xC0, queue, media]),
+        }
+    }
+
     /// Number of arrivals in a slot.
-    pub fn arrivals(&self, slot: i64) -> u32 {
+    #[cfg(test)]
+    fn arrivals(&self, slot: i64) -> u32 {
+        self.arrivals_keyed(self.keys(), slot)
+    }
+
+    fn arrivals_keyed(&self, keys: StreamKeys, slot: i64) -> u32 {
         let lambda = self.media.rate_peak
             * self.org.traffic_profile.level(slot * SLOT_MS + SLOT_MS / 2)
             * self.org.traffic_scale;
-        let mut rng = Rng::new(&[
-            self.org.seed,
-            0xA7,
-            self.queue.index,
-            self.media.kind.index(),
-            slot as u64,
-        ]);
-        rng.poisson(lambda)
+        Rng::from_key(key_extend(keys.arrivals, &[slot as u64])).poisson(lambda)
     }
 
     /// Generates arrival `k` of `slot`, or stops early (`None`) once it is
     /// certain that its last event comes before `not_before`. The random draws
     /// happen in the same order either way, so values never depend on it.
+    #[cfg(test)]
     fn generate(&self, slot: i64, k: u32, not_before: i64) -> Option<ConvCore> {
+        self.generate_keyed(self.keys(), slot, k, not_before)
+    }
+
+    /// [`Stream::generate`] with the stream's keys hashed already.
+    fn generate_keyed(
+        &self,
+        keys: StreamKeys,
+        slot: i64,
+        k: u32,
+        not_before: i64,
+    ) -> Option<ConvCore> {
         let p = self.media.kind.profile();
         let max_wait = p.max_wait_ms;
-        let mut rng = Rng::new(&self.conversation_key(slot, k));
+        let mut rng = Rng::from_key(key_extend(keys.conversations, &[slot as u64, u64::from(k)]));
         let offered = slot * SLOT_MS + rng.range(0, SLOT_MS - 1);
         let load = 0.6 + 0.8 * self.org.traffic_profile.level(offered);
         let service = (rng.exp(p.service_mean * self.media.pressure * load).round() as i64)
@@ -211,6 +275,62 @@ impl<'a> Stream<'a> {
 mod tests {
     use super::*;
     use crate::simulator::config::SimConfig;
+
+    /// Offers counted by whole slots equal the offers of every conversation.
+    #[test]
+    fn offers_by_slot_match_conversations() {
+        let org = OrgModel::new(&SimConfig::default());
+        let (from, to) = (
+            1_741_737_600_000 + 17_345,
+            1_741_737_600_000 + 9 * 3_600_000 - 999,
+        );
+        for q in org.queues.iter().take(4) {
+            for m in &q.media {
+                let s = Stream {
+                    org: &org,
+                    queue: q,
+                    media: m,
+                };
+                let mut want = Vec::new();
+                s.for_each(from, to, |c| {
+                    if c.offered >= from && c.offered < to {
+                        want.push(c.offered.div_euclid(3_600_000));
+                    }
+                });
+                let mut got = Vec::new();
+                let hour =
+                    |a: i64, b: i64| a.div_euclid(3_600_000) == (b - 1).div_euclid(3_600_000);
+                s.for_each_offer(from, to, hour, |at, n| {
+                    got.extend(std::iter::repeat_n(at.div_euclid(3_600_000), n as usize));
+                });
+                want.sort_unstable();
+                got.sort_unstable();
+                assert_eq!(got, want);
+            }
+        }
+    }
+
+    /// Keys hashed from the stream's prefix equal the full keys.
+    #[test]
+    fn keyed_draws_match_full_keys() {
+        let org = OrgModel::new(&SimConfig::default());
+        let (q, m) = (&org.queues[3], &org.queues[3].media[0]);
+        let s = Stream {
+            org: &org,
+            queue: q,
+            media: m,
+        };
+        let keys = s.keys();
+        for slot in [0_i64, 29_000_017] {
+            let full = [org.seed, 0xA7, q.index, m.kind.index(), slot as u64];
+            assert_eq!(key_extend(keys.arrivals, &[slot as u64]), key(&full));
+            let conv = s.conversation_key(slot, 2);
+            assert_eq!(
+                key_extend(keys.conversations, &[slot as u64, 2]),
+                key(&conv)
+            );
+        }
+    }
 
     /// Lifetimes never exceed the cap, so slot scanning cannot miss events.
     #[test]

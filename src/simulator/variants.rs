@@ -74,6 +74,9 @@ pub struct Variants {
     pub aggregates_max_predicates: Option<usize>,
     /// Predicate limit of observation queries (`None` = `max_predicates`).
     pub observations_max_predicates: Option<usize>,
+    /// Most groups an aggregate answer may carry before it is refused with a
+    /// 400 (`None` = no limit; Genesys's limit is unknown).
+    pub aggregates_max_groups: Option<usize>,
 }
 
 impl Variants {
@@ -88,6 +91,7 @@ impl Variants {
                 next_uri: NextUri::Absolute,
                 aggregates_max_predicates: Some(100),
                 observations_max_predicates: Some(200),
+                aggregates_max_groups: None,
             },
         }
     }
@@ -178,6 +182,11 @@ pub struct VariantFlags {
     /// Most filter predicates per observation query (1..; default --max-predicates).
     #[arg(long = "observations-max-predicates", env = "GENESYS_SIMULATOR_OBSERVATIONS_MAX_PREDICATES", value_parser = clap::value_parser!(u32).range(1..))]
     pub observations_max_predicates: Option<u32>,
+    /// Most groups (queue × media × other dimensions) one groupBy aggregate answer
+    /// may carry; a larger answer is refused with 400 bad.request, as an org with a
+    /// result-size limit would (1..; default: no limit).
+    #[arg(long = "aggregates-max-groups", env = "GENESYS_SIMULATOR_AGGREGATES_MAX_GROUPS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub aggregates_max_groups: Option<u32>,
 }
 
 /// A metric name of either query kind's catalogue.
@@ -239,6 +248,10 @@ impl VariantFlags {
                 .observations_max_predicates
                 .map(|n| n as usize)
                 .or(base.observations_max_predicates),
+            aggregates_max_groups: self
+                .aggregates_max_groups
+                .map(|n| n as usize)
+                .or(base.aggregates_max_groups),
         }
     }
 }
@@ -290,6 +303,8 @@ mod tests {
             "PT5M",
             "--aggregates-max-predicates",
             "7",
+            "--aggregates-max-groups",
+            "500",
             "--reject-metric",
             "oLongestWaiting",
             "--reject-metric",
@@ -299,8 +314,11 @@ mod tests {
         assert_eq!(o.granularities, Some(vec!["PT5M".to_string()]));
         assert_eq!(o.aggregates_max_predicates, Some(7));
         assert_eq!(o.observations_max_predicates, Some(200));
+        assert_eq!(o.aggregates_max_groups, Some(500));
+        assert_eq!(v.aggregates_max_groups, None);
         assert_eq!(o.reject_metrics, vec!["oLongestWaiting", "tShortAbandon"]);
         assert!(Cli::try_parse_from(["sim", "--aggregates-max-predicates", "0"]).is_err());
+        assert!(Cli::try_parse_from(["sim", "--aggregates-max-groups", "0"]).is_err());
         assert!(Cli::try_parse_from(["sim", "--next-uri", "sideways"]).is_err());
         assert!(Cli::try_parse_from(["sim", "--reject-metric", "oLongestWaitng"]).is_err());
         assert!(Cli::try_parse_from(["sim", "--granularities", "PT15M,half-hour"]).is_err());

@@ -46,7 +46,7 @@ fn aggregate_request(queue_ids: Vec<String>) -> AggregateRequest {
         end_ms,
         granularity_ms: None,
         time_zone: None,
-        queue_ids,
+        scope: genesys_exporter::genesys::QueryScope::Queues(queue_ids),
         media_types: vec![],
     }
 }

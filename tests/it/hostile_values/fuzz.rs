@@ -346,7 +346,7 @@ fn decode_and_render(a: &Answers, tally: &mut Tally) -> Result<(), String> {
                 end_ms: END_MS,
                 granularity_ms: None,
                 time_zone: None,
-                queue_ids: ids,
+                scope: genesys_exporter::genesys::QueryScope::Queues(ids),
                 media_types: Vec::new(),
             },
             windows: vec![0],
