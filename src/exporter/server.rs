@@ -19,7 +19,7 @@ use http_body::{Frame, SizeHint};
 
 use super::body::MetricsBody;
 use super::landing;
-use super::render::gzip;
+use super::render::gzip_stored;
 use super::selfmetrics::SelfMetrics;
 use super::state::Shared;
 
@@ -57,7 +57,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let parts = parts.iter().map(|p| &**p);
     // gzip scrapes get the stored members; plain ones stream them decompressed.
     let body = if use_gzip {
-        MetricsBody::gzip(parts, Bytes::from(gzip(&own)))
+        MetricsBody::gzip(parts, Bytes::from(gzip_stored(&own)))
     } else {
         MetricsBody::plain(parts, Bytes::from(own))
     };
