@@ -220,6 +220,11 @@ fn render_figures(scale: Scale) -> [Rendered; 2] {
         part = render::render_windows(&snap);
         times.push(t.elapsed());
     }
+    println!(
+        "process RSS after 5 renders: {:.0} MB (peak {:.0} MB, the synthetic inputs included)",
+        rss_mb("self", "VmRSS"),
+        rss_mb("self", "VmHWM")
+    );
     let text = part.text();
     let gzip_only = {
         let t = Instant::now();
@@ -244,11 +249,6 @@ fn render_figures(scale: Scale) -> [Rendered; 2] {
         mb(queues.plain_len() as usize),
         mb(queues.gzip().len()),
         ms(t.elapsed())
-    );
-    println!(
-        "process RSS after rendering: {:.0} MB (peak {:.0} MB)",
-        rss_mb("self", "VmRSS"),
-        rss_mb("self", "VmHWM")
     );
     [queues, part]
 }

@@ -127,7 +127,15 @@ mod tests {
     #[test]
     fn same_bytes_as_the_prometheus_crate() {
         let values = [
-            0.0, 1.0, 0.5, 1e-7, 123_456_789.125, 1e21, 4.2e300, 7e-300, -0.0,
+            0.0,
+            1.0,
+            0.5,
+            1e-7,
+            123_456_789.125,
+            1e21,
+            4.2e300,
+            7e-300,
+            -0.0,
         ];
         let awkward = [
             "",
