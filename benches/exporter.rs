@@ -641,7 +641,10 @@ async fn gzip_against_static(scale: Scale, client: &reqwest::Client, url: &str) 
         }),
     );
     let static_url = format!("{}/gzip", spawn(app).await);
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    // The exporter's `/-/healthy` (a constant answer) shows what any request
+    // to that process costs, whatever the handler.
+    let healthy_url = url.replace("/metrics", "/-/healthy");
+    let (mut ours, mut theirs, mut healthy) = (Vec::new(), Vec::new(), Vec::new());
     let mut size = 0;
     for i in 0..scale.scrapes + 3 {
         let t = Instant::now();
@@ -650,15 +653,25 @@ async fn gzip_against_static(scale: Scale, client: &reqwest::Client, url: &str) 
         let t = Instant::now();
         let _ = scrape_gzip(client, &static_url).await;
         let b = t.elapsed();
+        let t = Instant::now();
+        let _ = scrape_gzip(client, &healthy_url).await;
+        let c = t.elapsed();
         if i >= 3 {
             ours.push(a);
             theirs.push(b);
+            healthy.push(c);
         }
     }
     ours.sort();
     theirs.sort();
+    healthy.sort();
     let median = |v: &[Duration]| v[v.len() / 2];
     let p95 = |v: &[Duration]| v[v.len() * 95 / 100];
+    println!(
+        "  exporter /-/healthy, median / p95: {:.2} / {:.2} ms",
+        ms(median(&healthy)),
+        ms(p95(&healthy))
+    );
     println!(
         "  gzip scrape ({:.2} MB, decodes as one stream: {decoded}), {} each, median / p95: exporter {:.2} / {:.2} ms, static handler {:.2} / {:.2} ms, ratio of medians {:.2}",
         mb(size),
