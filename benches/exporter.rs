@@ -3,12 +3,21 @@
 //! 1. Render: a snapshot of 2,000 queues × 5 media types × 2 windows rendered
 //!    to text and gzip (what one poll costs), with body sizes.
 //! 2. Serve: scrape latency of `/metrics` (pre-rendered parts + live
-//!    self-metrics) against a static handler serving the same bytes.
-//! 3. Live: the exporter binary against the simulator with 2,000 queues: API
-//!    requests per poll, CPU time per poll and resident memory.
+//!    self-metrics; plain scrapes stream-decompressed) against a static
+//!    handler serving the same bytes.
+//! 3. Live, at 100, 2,000 and 10,000 queues: the exporter binary against the
+//!    simulator (`real-org` preset, default windows). API requests per poll by
+//!    endpoint, counted at the simulator; CPU per aggregates poll and per
+//!    observations poll (each measured in its own exporter process, the other
+//!    kind polled once), and as a share of one core at the default intervals;
+//!    resident memory after 10 plain and 10 gzip scrapes; body sizes; gzip
+//!    scrape time against a static handler serving the same gzip bytes.
+//!    Every wait is bounded: an org that does not come up in time is reported
+//!    as such and the run goes on.
 
 use std::collections::VecDeque;
-use std::process::{Command, Stdio};
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,32 +35,71 @@ use genesys_exporter::exporter::snapshot::{
 use genesys_exporter::exporter::state::{PollKind, Shared};
 use genesys_exporter::exporter::window::ResolvedWindow;
 use genesys_exporter::kpi::{StatValues, Totals};
-use genesys_exporter::simulator::{self, SimConfig, SimEndpoint};
+use genesys_exporter::simulator::{self, Control, Preset, SimConfig, SimEndpoint, Variants};
 use tokio::net::TcpListener;
 
 const MEDIA: [&str; 5] = ["callback", "chat", "email", "message", "voice"];
+
+/// Default intervals of the exporter (`--poll.interval`,
+/// `--poll.observations-interval`), for the share of a core.
+const DEFAULT_AGGREGATES_SECS: f64 = 60.0;
+const DEFAULT_OBSERVATIONS_SECS: f64 = 15.0;
+
+/// Client budget of the live runs, and the simulator's limit: above the
+/// default 300 so a chunked 10,000-queue poll fits a short bench interval.
+/// Requests per poll do not depend on it.
+const BUDGET: u32 = 1_200;
+
+/// One live org size: queues, the interval of the measured poll kind, and
+/// how long the first complete poll may take.
+#[derive(Debug, Clone, Copy)]
+struct Org {
+    queues: usize,
+    interval_secs: u64,
+    up_within_secs: u64,
+}
 
 /// Sizes of one run: the full benchmark under `cargo bench`, a quick smoke
 /// run of the same code when `cargo test --all-targets` runs this binary.
 #[derive(Debug, Clone, Copy)]
 struct Scale {
-    queues: usize,
+    render_queues: usize,
     scrapes: usize,
-    interval_secs: u64,
     cycles: u64,
+    orgs: &'static [Org],
 }
 
 const FULL: Scale = Scale {
-    queues: 2_000,
+    render_queues: 2_000,
     scrapes: 30,
-    interval_secs: 20,
     cycles: 3,
+    orgs: &[
+        Org {
+            queues: 100,
+            interval_secs: 5,
+            up_within_secs: 60,
+        },
+        Org {
+            queues: 2_000,
+            interval_secs: 10,
+            up_within_secs: 120,
+        },
+        Org {
+            queues: 10_000,
+            interval_secs: 30,
+            up_within_secs: 300,
+        },
+    ],
 };
 const SMOKE: Scale = Scale {
-    queues: 20,
+    render_queues: 20,
     scrapes: 3,
-    interval_secs: 2,
     cycles: 1,
+    orgs: &[Org {
+        queues: 20,
+        interval_secs: 2,
+        up_within_secs: 60,
+    }],
 };
 
 fn main() {
@@ -67,7 +115,9 @@ fn main() {
         .expect("runtime");
     let parts = render_figures(scale);
     rt.block_on(serve_figures(scale, parts));
-    rt.block_on(live_figures(scale));
+    for org in scale.orgs {
+        rt.block_on(live_figures(scale, *org));
+    }
 }
 
 fn synthetic_set(queues: usize) -> QueueSet {
@@ -142,7 +192,7 @@ fn synthetic_totals(set: &QueueSet) -> WindowTotals {
 }
 
 fn render_figures(scale: Scale) -> [Rendered; 2] {
-    let set = synthetic_set(scale.queues);
+    let set = synthetic_set(scale.render_queues);
     let totals = synthetic_totals(&set);
     let windows = vec![
         ResolvedWindow {
@@ -158,7 +208,7 @@ fn render_figures(scale: Scale) -> [Rendered; 2] {
     ];
     println!(
         "== render: {} queues × {} media × {} windows",
-        scale.queues,
+        scale.render_queues,
         MEDIA.len(),
         windows.len()
     );
@@ -170,33 +220,35 @@ fn render_figures(scale: Scale) -> [Rendered; 2] {
         part = render::render_windows(&snap);
         times.push(t.elapsed());
     }
-    let plain_only = {
+    println!(
+        "process RSS after 5 renders: {:.0} MB (peak {:.0} MB, the synthetic inputs included)",
+        rss_mb("self", "VmRSS"),
+        rss_mb("self", "VmHWM")
+    );
+    let text = part.text();
+    let gzip_only = {
         let t = Instant::now();
-        let _ = render::gzip(&part.plain);
+        let _ = render::gzip(text.as_bytes());
         t.elapsed()
     };
+    drop(text);
     times.sort();
     println!(
         "window part: {} series, plain {:.1} MB, gzip {:.2} MB; snapshot+render+gzip median {:.0} ms (gzip alone {:.0} ms)",
         part.series,
-        mb(part.plain.len()),
-        mb(part.gzip.len()),
+        mb(part.plain_len() as usize),
+        mb(part.gzip().len()),
         ms(times[times.len() / 2]),
-        ms(plain_only),
+        ms(gzip_only),
     );
     let t = Instant::now();
     let queues = render::render_queues(&set);
     println!(
         "queue part: {} series, plain {:.2} MB, gzip {:.2} MB, {:.0} ms",
         queues.series,
-        mb(queues.plain.len()),
-        mb(queues.gzip.len()),
+        mb(queues.plain_len() as usize),
+        mb(queues.gzip().len()),
         ms(t.elapsed())
-    );
-    println!(
-        "process RSS after rendering: {:.0} MB (peak {:.0} MB)",
-        rss_mb("self", "VmRSS"),
-        rss_mb("self", "VmHWM")
     );
     [queues, part]
 }
@@ -207,8 +259,8 @@ async fn serve_figures(scale: Scale, parts: [Rendered; 2]) {
         Duration::from_secs(3600),
     ));
     let [queues, windows] = parts;
-    let plain = Bytes::from([queues.plain.clone(), windows.plain.clone()].concat());
-    let gz = Bytes::from([queues.gzip.clone(), windows.gzip.clone()].concat());
+    let plain = Bytes::from(queues.text() + &windows.text());
+    let gz = Bytes::from([queues.gzip().clone(), windows.gzip().clone()].concat());
     shared.publish(PollKind::Queues, queues);
     shared.publish(PollKind::Aggregates, windows);
     shared.publish(PollKind::Observations, Rendered::default());
@@ -317,117 +369,319 @@ async fn scrape_latency(url: &str, gzip: bool, scrapes: usize) -> (Duration, Dur
     (times[times.len() / 2], times[times.len() * 95 / 100], size)
 }
 
-async fn live_figures(scale: Scale) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sim");
-    let config = SimConfig {
-        queues: scale.queues,
-        ..SimConfig::default()
-    };
-    let (id, secret) = (config.client_id.clone(), config.client_secret.clone());
-    let sim = simulator::spawn(config, listener).await.expect("sim");
-    let model = sim.model();
-    let media: usize = model.queues().iter().map(|q| q.media.len()).sum();
-    println!(
-        "== live: simulator org of {} queues ({media} queue × media pairs), default windows 30m + today",
-        scale.queues
-    );
-    let interval = scale.interval_secs;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_genesys_exporter"))
-        .args([
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--genesys.api-url",
-            &sim.base_url(),
-            "--genesys.client-id",
-            &id,
-        ])
-        .args([
-            "--poll.interval",
-            &format!("{interval}s"),
-            "--poll.observations-interval",
-            &format!("{interval}s"),
-        ])
-        .args([
-            "--poll.queues-interval",
-            "1h",
-            "--api.requests-per-minute",
-            "300",
-            "--log.level",
-            "warn",
-        ])
-        .env("GENESYS_CLIENT_SECRET", secret)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("exporter binary");
-    let pid = child.id().to_string();
-    let mut line = String::new();
-    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    std::io::BufRead::read_line(&mut out, &mut line).expect("address line");
-    let base = line
-        .split("listening on ")
-        .nth(1)
-        .expect("address")
-        .trim()
-        .to_owned();
-    let control = sim.control();
-    let started = Instant::now();
-    let client = reqwest::Client::new();
-    let up = |client: reqwest::Client, base: String| async move {
-        let text = client
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        Some(text.lines().any(|l| l == "genesys_up 1"))
-    };
-    while up(client.clone(), base.clone()).await != Some(true) {
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "exporter never came up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// A running exporter process against the simulator.
+struct Exporter {
+    child: Child,
+    pid: String,
+    base: String,
+}
+
+impl Exporter {
+    /// Starts the release binary with aggregates and observations every
+    /// `aggregates` / `observations`, the queue list hourly.
+    fn start(sim: &str, id: &str, secret: &str, aggregates: &str, observations: &str) -> Exporter {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_genesys_exporter"))
+            .args(["--web.listen-address", "127.0.0.1:0"])
+            .args(["--genesys.api-url", sim, "--genesys.client-id", id])
+            .args(["--poll.interval", aggregates])
+            .args(["--poll.observations-interval", observations])
+            .args(["--poll.queues-interval", "1h"])
+            .args(["--api.requests-per-minute", &BUDGET.to_string()])
+            .args(["--log.level", "warn"])
+            .env("GENESYS_CLIENT_SECRET", secret)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("exporter binary");
+        let pid = child.id().to_string();
+        let mut line = String::new();
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        std::io::BufRead::read_line(&mut out, &mut line).expect("address line");
+        let base = line
+            .split("listening on ")
+            .nth(1)
+            .expect("address")
+            .trim()
+            .to_owned();
+        Exporter { child, pid, base }
     }
-    let first_cpu = cpu_seconds(&pid);
-    println!(
-        "first complete poll after {:.1} s, exporter CPU {:.2} s; requests: token {}, queues {}, aggregates {}, observations {}",
-        started.elapsed().as_secs_f64(),
-        first_cpu,
-        control.request_count(SimEndpoint::Token),
-        control.request_count(SimEndpoint::Queues),
-        control.request_count(SimEndpoint::Aggregates),
-        control.request_count(SimEndpoint::Observations),
-    );
-    control.reset_counts();
-    let cycles = scale.cycles;
-    tokio::time::sleep(Duration::from_secs(cycles * interval)).await;
-    let cpu = cpu_seconds(&pid) - first_cpu;
-    println!(
-        "steady state over {cycles} × {interval}s: per poll {:.1} aggregates + {:.1} observations requests, CPU {:.2} s per aggregates+observations poll",
-        control.request_count(SimEndpoint::Aggregates) as f64 / cycles as f64,
-        control.request_count(SimEndpoint::Observations) as f64 / cycles as f64,
-        cpu / cycles as f64,
-    );
-    let body = client
-        .get(format!("{base}/metrics"))
+
+    /// Waits (bounded) until `/-/ready` (every poll kind fresh); the time it
+    /// took, or `None`.
+    async fn wait_up(&self, client: &reqwest::Client, within: Duration) -> Option<Duration> {
+        let started = Instant::now();
+        while started.elapsed() < within {
+            let ready = client.get(format!("{}/-/ready", self.base)).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return Some(started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        None
+    }
+
+    fn cpu(&self) -> f64 {
+        cpu_seconds(&self.pid)
+    }
+
+    /// Stops the process by its pid and reaps it.
+    fn stop(mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Requests per endpoint since the last reset: (token, queues, aggregates, observations).
+fn counts(control: &Control) -> [u64; 4] {
+    [
+        SimEndpoint::Token,
+        SimEndpoint::Queues,
+        SimEndpoint::Aggregates,
+        SimEndpoint::Observations,
+    ]
+    .map(|e| control.request_count(e))
+}
+
+/// One plain scrape's text (empty on any failure).
+async fn scrape_text(client: &reqwest::Client, base: &str) -> String {
+    let Ok(resp) = client.get(format!("{base}/metrics")).send().await else {
+        return String::new();
+    };
+    resp.text().await.unwrap_or_default()
+}
+
+/// One gzip scrape's raw (still compressed) body.
+async fn scrape_gzip(client: &reqwest::Client, url: &str) -> Bytes {
+    client
+        .get(url)
+        .header("Accept-Encoding", "gzip")
         .send()
         .await
         .expect("scrape")
         .bytes()
         .await
-        .expect("body");
+        .expect("body")
+}
+
+/// The self-metric lines a reader needs to trust the figures: poll
+/// durations and any poll failure.
+fn poll_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| {
+            l.starts_with("genesys_exporter_poll_duration_seconds{")
+                || (l.starts_with("genesys_exporter_poll_failures_total{") && !l.ends_with(" 0"))
+        })
+        .collect()
+}
+
+/// Measures one kind: an exporter polling `kind` every `interval` and the
+/// other kind hourly (once, at start). Returns the exporter, still running,
+/// and CPU seconds per poll, or `None` when it did not come up in time.
+async fn measure_kind(
+    scale: Scale,
+    org: Org,
+    sim: &simulator::SimHandle,
+    (id, secret): (&str, &str),
+    kind: PollKind,
+) -> Option<(Exporter, f64)> {
+    let control = sim.control();
+    control.reset_counts();
+    let every = format!("{}s", org.interval_secs);
+    let (aggregates, observations) = match kind {
+        PollKind::Aggregates => (every.as_str(), "1h"),
+        _ => ("1h", every.as_str()),
+    };
+    let exporter = Exporter::start(&sim.base_url(), id, secret, aggregates, observations);
+    let client = reqwest::Client::new();
+    let Some(took) = exporter
+        .wait_up(&client, Duration::from_secs(org.up_within_secs))
+        .await
+    else {
+        let [t, q, a, o] = counts(&control);
+        println!(
+            "  {}: NOT UP within {} s (exporter CPU {:.2} s; requests so far: token {t}, queues {q}, aggregates {a}, observations {o})",
+            kind.as_str(),
+            org.up_within_secs,
+            exporter.cpu()
+        );
+        for l in poll_lines(&scrape_text(&client, &exporter.base).await) {
+            println!("    {l}");
+        }
+        exporter.stop();
+        return None;
+    };
+    let first_cpu = exporter.cpu();
+    let [t, q, a, o] = counts(&control);
     println!(
-        "exporter RSS {:.0} MB (peak {:.0} MB); /metrics {:.1} MB plain",
-        rss_mb(&pid, "VmRSS"),
-        rss_mb(&pid, "VmHWM"),
-        mb(body.len())
+        "  {} run: first complete poll after {:.1} s, CPU {:.2} s; requests: token {t}, queues {q}, aggregates {a} (with the 7-day served-media lookback), observations {o}",
+        kind.as_str(),
+        took.as_secs_f64(),
+        first_cpu,
     );
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let _ = child.wait();
+    control.reset_counts();
+    let cycles = scale.cycles;
+    tokio::time::sleep(Duration::from_secs(cycles * org.interval_secs)).await;
+    let cpu = (exporter.cpu() - first_cpu) / cycles as f64;
+    let [_, _, a, o] = counts(&control);
+    let asked = match kind {
+        PollKind::Aggregates => a,
+        _ => o,
+    };
+    println!(
+        "  {} run: {cycles} polls every {} s: {:.1} {} requests per poll (other endpoints: {}), CPU {:.3} s per poll",
+        kind.as_str(),
+        org.interval_secs,
+        asked as f64 / cycles as f64,
+        kind.as_str(),
+        if kind == PollKind::Aggregates { o } else { a },
+        cpu,
+    );
+    Some((exporter, cpu))
+}
+
+async fn live_figures(scale: Scale, org: Org) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sim");
+    let config = SimConfig {
+        queues: org.queues,
+        rate_limit_per_minute: BUDGET,
+        variants: Variants::preset(Preset::RealOrg),
+        ..SimConfig::default()
+    };
+    let (id, secret) = (config.client_id.clone(), config.client_secret.clone());
+    let sim = simulator::spawn(config, listener).await.expect("sim");
+    let media: usize = sim.model().queues().iter().map(|q| q.media.len()).sum();
+    println!(
+        "== live: {} queues ({media} queue × media pairs), real-org preset, default windows 30m + today, budget {BUDGET}/min",
+        org.queues
+    );
+    let creds = (id.as_str(), secret.as_str());
+    let observations = match measure_kind(scale, org, &sim, creds, PollKind::Observations).await {
+        Some((exporter, cpu)) => {
+            println!(
+                "  observations run: exporter RSS {:.0} MB (peak {:.0} MB)",
+                rss_mb(&exporter.pid, "VmRSS"),
+                rss_mb(&exporter.pid, "VmHWM")
+            );
+            exporter.stop();
+            Some(cpu)
+        }
+        None => None,
+    };
+    let Some((exporter, aggregates)) =
+        measure_kind(scale, org, &sim, creds, PollKind::Aggregates).await
+    else {
+        sim.shutdown().await;
+        return;
+    };
+    if let Some(observations) = observations {
+        let share = aggregates / DEFAULT_AGGREGATES_SECS + observations / DEFAULT_OBSERVATIONS_SECS;
+        println!(
+            "  CPU per aggregates + observations poll {:.3} s; at the default intervals (60 s / 15 s) {:.2} % of one core",
+            aggregates + observations,
+            share * 100.0
+        );
+    }
+    let client = reqwest::Client::new();
+    let url = format!("{}/metrics", exporter.base);
+    let (mut plain_len, mut gzip_len) = (0, 0);
+    let mut text = String::new();
+    for _ in 0..10 {
+        text = scrape_text(&client, &exporter.base).await;
+        plain_len = text.len();
+    }
+    for _ in 0..10 {
+        gzip_len = scrape_gzip(&client, &url).await.len();
+    }
+    println!(
+        "  after 10 plain + 10 gzip scrapes: exporter RSS {:.0} MB (peak {:.0} MB); /metrics {:.1} MB plain, {:.2} MB gzip, {} samples",
+        rss_mb(&exporter.pid, "VmRSS"),
+        rss_mb(&exporter.pid, "VmHWM"),
+        mb(plain_len),
+        mb(gzip_len),
+        text.lines().filter(|l| !l.starts_with('#')).count(),
+    );
+    for l in poll_lines(&text) {
+        println!("    {l}");
+    }
+    drop(text);
+    gzip_against_static(scale, &client, &url).await;
+    exporter.stop();
     sim.shutdown().await;
+}
+
+/// gzip scrapes of the exporter against a static handler (in this process)
+/// serving the same gzip bytes, interleaved so both see the same load.
+async fn gzip_against_static(scale: Scale, client: &reqwest::Client, url: &str) {
+    let body = scrape_gzip(client, url).await;
+    let mut check = Vec::new();
+    // Every member of the stream decodes (what Prometheus's Go client does).
+    let decoded = flate2::read::MultiGzDecoder::new(&body[..])
+        .read_to_end(&mut check)
+        .is_ok();
+    drop(check);
+    let app = Router::new().route(
+        "/gzip",
+        get(move || {
+            let b = body.clone();
+            async move {
+                let headers = [
+                    (header::CONTENT_TYPE, CONTENT_TYPE),
+                    (header::CONTENT_ENCODING, "gzip"),
+                ];
+                (headers, Body::new(Chunks::new(VecDeque::from([b])))).into_response()
+            }
+        }),
+    );
+    let static_url = format!("{}/gzip", spawn(app).await);
+    // The exporter's `/-/healthy` (a constant answer) shows what any request
+    // to that process costs, whatever the handler.
+    let healthy_url = url.replace("/metrics", "/-/healthy");
+    let (mut ours, mut theirs, mut healthy) = (Vec::new(), Vec::new(), Vec::new());
+    let mut size = 0;
+    for i in 0..scale.scrapes + 3 {
+        let t = Instant::now();
+        size = scrape_gzip(client, url).await.len();
+        let a = t.elapsed();
+        let t = Instant::now();
+        let _ = scrape_gzip(client, &static_url).await;
+        let b = t.elapsed();
+        let t = Instant::now();
+        let _ = scrape_gzip(client, &healthy_url).await;
+        let c = t.elapsed();
+        if i >= 3 {
+            ours.push(a);
+            theirs.push(b);
+            healthy.push(c);
+        }
+    }
+    ours.sort();
+    theirs.sort();
+    healthy.sort();
+    let median = |v: &[Duration]| v[v.len() / 2];
+    let p95 = |v: &[Duration]| v[v.len() * 95 / 100];
+    println!(
+        "  exporter /-/healthy, median / p95: {:.2} / {:.2} ms",
+        ms(median(&healthy)),
+        ms(p95(&healthy))
+    );
+    println!(
+        "  gzip scrape ({:.2} MB, decodes as one stream: {decoded}), {} each, median / p95: exporter {:.2} / {:.2} ms, static handler {:.2} / {:.2} ms, ratio of medians {:.2}",
+        mb(size),
+        scale.scrapes,
+        ms(median(&ours)),
+        ms(p95(&ours)),
+        ms(median(&theirs)),
+        ms(p95(&theirs)),
+        median(&ours).as_secs_f64() / median(&theirs).as_secs_f64().max(1e-9),
+    );
 }
 
 fn cpu_seconds(pid: &str) -> f64 {

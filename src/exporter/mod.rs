@@ -8,8 +8,9 @@
 //! - [`snapshot`] / [`realtime`]: pure snapshots of the queue set, window
 //!   totals and real-time values; [`families`]: the metric catalogue (every
 //!   served family's name, type, labels, HELP and window value).
-//! - [`render`]: text format + gzip, once per poll; [`selfmetrics`]: the
-//!   exporter's own metrics, rendered per scrape.
+//! - [`render`]: text format ([`text_format`]) + gzip, once per poll;
+//!   [`selfmetrics`]: the exporter's own metrics, rendered per scrape;
+//!   [`body`]: the streamed `/metrics` body.
 //! - [`state`]: what the poller publishes and the server reads, and freshness.
 //! - [`ingest`]: pure conversion of API answers into snapshot inputs;
 //!   [`bad_values`]: counting and logging API values that cannot be served.
@@ -25,6 +26,7 @@
 pub mod args;
 pub mod bad_values;
 pub mod budget;
+pub mod body;
 pub mod check;
 pub mod config;
 pub mod demo;
@@ -46,6 +48,7 @@ pub mod served_media;
 pub mod server;
 pub mod snapshot;
 pub mod state;
+pub mod text_format;
 pub mod window;
 
 use std::future::Future;

@@ -1,43 +1,69 @@
-//! Renders snapshots to Prometheus text format 0.0.4 with the `prometheus`
-//! crate's `TextEncoder`, once per poll, and gzips the result once.
+//! Renders snapshots to Prometheus text format 0.0.4, once per poll, and
+//! keeps each part only as one gzip member.
 //!
-//! Families are encoded one at a time (each built as a `MetricFamily`, encoded,
-//! dropped), so rendering 400k series never holds 400k protobuf-style metric
-//! objects at once. No sample carries a timestamp.
+//! Sample lines are written straight into a small text buffer
+//! ([`text_format`]), which is compressed as it fills: rendering 400k series
+//! holds no per-series objects and never the whole plain text, only the
+//! growing gzip member. Plain-text scrapes are served by streaming
+//! decompression of that member (see [`super::body`]). No sample carries a
+//! timestamp.
+
+use std::io::{Read, Write};
 
 use axum::body::Bytes;
 use flate2::{write::GzEncoder, Compression};
-use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType as ProtoType};
-use prometheus::TextEncoder;
-use std::io::Write;
 
 use super::families::{self, Family, MetricType, WINDOW_FAMILIES};
 use super::realtime::{RealtimeRow, RealtimeSnapshot};
 use super::snapshot::{QueueSet, WindowSnapshot};
+use super::text_format;
 
 /// gzip level: 3 compresses a large body about 3× faster than the usual 6 for
 /// a body about a quarter larger; compression runs once per poll.
 const GZIP_LEVEL: u32 = 3;
 
-/// One rendered part of `/metrics`: the text and its gzip member.
+/// Text buffered before it is handed to the compressor.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// One rendered part of `/metrics`, kept as one gzip member of its text.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
-    /// Text format 0.0.4.
-    pub plain: Bytes,
-    /// The same text as one gzip member.
-    pub gzip: Bytes,
+    /// The text as one complete gzip member (empty for an empty part).
+    gzip: Bytes,
+    /// Length of the text in bytes.
+    plain_len: u64,
     /// Number of samples.
     pub series: usize,
 }
 
 impl Rendered {
     /// Wraps rendered text, compressing it once.
-    pub fn from_text(text: String, series: usize) -> Rendered {
-        Rendered {
-            gzip: Bytes::from(gzip(text.as_bytes())),
-            plain: Bytes::from(text),
-            series,
+    pub fn from_text(text: &[u8], series: usize) -> Rendered {
+        let mut w = FamilyWriter::default();
+        w.push(text);
+        let mut part = w.finish();
+        part.series = series;
+        part
+    }
+
+    /// The text as one gzip member (empty when the text is).
+    pub fn gzip(&self) -> &Bytes {
+        &self.gzip
+    }
+
+    /// Length of the text in bytes.
+    pub fn plain_len(&self) -> u64 {
+        self.plain_len
+    }
+
+    /// The text, decompressed (for tools and tests; scrapes stream it).
+    pub fn text(&self) -> String {
+        let mut out = String::with_capacity(usize::try_from(self.plain_len).unwrap_or(0));
+        if !self.gzip.is_empty() {
+            // The member was written by this module; a failure leaves what decoded.
+            let _ = flate2::read::GzDecoder::new(&self.gzip[..]).read_to_string(&mut out);
         }
+        out
     }
 }
 
@@ -52,13 +78,59 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-/// Accumulates families into text, one family at a time.
-#[derive(Debug, Default)]
+/// Wraps bytes in one gzip member without compressing them (deflate stored
+/// blocks, RFC 1951 3.2.4): for the small self-metrics part of each scrape,
+/// far cheaper than setting up a compressor, for a few kilobytes more.
+pub fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    const MAX_BLOCK: usize = 65_535;
+    let blocks = data.len().div_ceil(MAX_BLOCK).max(1);
+    let mut out = Vec::with_capacity(data.len() + 5 * blocks + 18);
+    // Magic, deflate, no flags, no mtime, no extra flags, unknown OS.
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    let mut chunks = data.chunks(MAX_BLOCK).peekable();
+    if chunks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(chunk) = chunks.next() {
+        let last = chunks.peek().is_none();
+        // A chunk is at most 65,535 bytes, so its length fits in u16.
+        let len = chunk.len() as u16;
+        out.push(u8::from(last));
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    let mut crc = flate2::Crc::new();
+    crc.update(data);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    // ISIZE is the length modulo 2^32 (RFC 1952 2.3.1).
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+/// Accumulates families as text, compressing it as it goes, one family at a time.
+#[derive(Debug)]
 pub struct FamilyWriter {
-    text: String,
+    /// Text not yet handed to the compressor.
+    text: Vec<u8>,
+    /// The gzip member, started at the first byte of text.
+    gzip: Option<GzEncoder<Vec<u8>>>,
+    plain_len: u64,
     series: usize,
     /// Families left out (those reading a metric the org refuses).
     hidden: Vec<&'static str>,
+}
+
+impl Default for FamilyWriter {
+    fn default() -> FamilyWriter {
+        FamilyWriter {
+            text: Vec::with_capacity(FLUSH_AT + 4 * 1024),
+            gzip: None,
+            plain_len: 0,
+            series: 0,
+            hidden: Vec::new(),
+        }
+    }
 }
 
 impl FamilyWriter {
@@ -85,50 +157,64 @@ impl FamilyWriter {
         }
         let mut order: Vec<usize> = (0..family.labels.len()).collect();
         order.sort_by_key(|&i| family.labels[i]);
-        let metrics: Vec<Metric> = samples
+        // Every queue gauge is a finite, non-negative number; the snapshots
+        // already leave bad data out, this keeps it so whatever slips by.
+        let mut samples = samples
             .into_iter()
-            // Every queue gauge is a finite, non-negative number; the snapshots
-            // already leave bad data out, this keeps it so whatever slips by.
             .filter(|(_, value)| value.is_finite() && *value >= 0.0)
-            .map(|(values, value)| {
-                let values = values.as_ref();
-                debug_assert_eq!(values.len(), family.labels.len(), "{}", family.name);
-                let mut g = Gauge::default();
-                g.set_value(value);
-                let mut m = Metric::from_gauge(g);
-                m.set_label(
-                    order
-                        .iter()
-                        .filter_map(|&i| Some(label(family.labels[i], values.get(i)?)))
-                        .collect(),
-                );
-                m
-            })
-            .collect();
-        if metrics.is_empty() {
+            .peekable();
+        if samples.peek().is_none() {
             return;
         }
-        self.series += metrics.len();
-        let mut mf = MetricFamily::default();
-        mf.set_name(family.name.to_owned());
-        mf.set_help(family.help.to_owned());
-        mf.set_field_type(ProtoType::GAUGE);
-        mf.set_metric(metrics);
-        // Encoding into a String only fails for an empty family, excluded above.
-        let _ = TextEncoder::new().encode_utf8(&[mf], &mut self.text);
+        text_format::write_header(&mut self.text, family.name, family.help, "gauge");
+        for (values, value) in samples {
+            let values = values.as_ref();
+            debug_assert_eq!(values.len(), family.labels.len(), "{}", family.name);
+            let labels = order
+                .iter()
+                .filter_map(|&i| Some((family.labels[i], *values.get(i)?)));
+            text_format::write_sample(&mut self.text, family.name, labels, value);
+            self.series += 1;
+            if self.text.len() >= FLUSH_AT {
+                self.flush();
+            }
+        }
+    }
+
+    /// Appends text as it is (already in the text format).
+    fn push(&mut self, text: &[u8]) {
+        self.text.extend_from_slice(text);
+        self.flush();
+    }
+
+    /// Hands the buffered text to the compressor.
+    fn flush(&mut self) {
+        if self.text.is_empty() {
+            return;
+        }
+        let enc = self.gzip.get_or_insert_with(|| {
+            GzEncoder::new(Vec::with_capacity(64 * 1024), Compression::new(GZIP_LEVEL))
+        });
+        // Writing into a Vec cannot fail.
+        let _ = enc.write_all(&self.text);
+        self.plain_len += self.text.len() as u64;
+        self.text.clear();
     }
 
     /// The finished part.
-    pub fn finish(self) -> Rendered {
-        Rendered::from_text(self.text, self.series)
+    pub fn finish(mut self) -> Rendered {
+        self.flush();
+        let mut gzip = self
+            .gzip
+            .map(|enc| enc.finish().unwrap_or_default())
+            .unwrap_or_default();
+        gzip.shrink_to_fit();
+        Rendered {
+            gzip: Bytes::from(gzip),
+            plain_len: self.plain_len,
+            series: self.series,
+        }
     }
-}
-
-fn label(name: &str, value: &str) -> LabelPair {
-    let mut lp = LabelPair::default();
-    lp.set_name(name.to_owned());
-    lp.set_value(value.to_owned());
-    lp
 }
 
 /// Renders the window bound timestamps and the window gauges.
@@ -270,7 +356,7 @@ mod tests {
     #[test]
     fn escapes_label_values() {
         let r = render_queues(&set("Sales \"EU\"\\\nline2 ✓"));
-        let text = std::str::from_utf8(&r.plain).expect("utf8");
+        let text = r.text();
         assert!(
             text.contains(r#"genesys_queue_info{division="Home",queue="Sales \"EU\"\\\nline2 ✓",queue_id="q-1"} 1"#),
             "{text}"
@@ -291,10 +377,10 @@ mod tests {
         let snap = window_snapshot(&set("A"), windows, &totals, |_| true);
         let r = render_windows(&snap);
         let mut out = String::new();
-        flate2::read::GzDecoder::new(&r.gzip[..])
+        flate2::read::GzDecoder::new(&r.gzip()[..])
             .read_to_string(&mut out)
             .expect("gzip");
-        assert_eq!(out.as_bytes(), &r.plain[..]);
+        assert_eq!(out.len() as u64, r.plain_len());
         assert!(out.contains("genesys_window_start_timestamp_seconds{window=\"30m\"} 1\n"));
         assert!(out.contains("genesys_window_end_timestamp_seconds{window=\"30m\"} 1801\n"));
         assert!(out.contains(
@@ -303,5 +389,48 @@ mod tests {
         assert!(!out.contains("abandon_ratio{"), "absent when offered is 0");
         assert!(out.contains("# HELP genesys_queue_offered "));
         assert!(!out.contains("NaN"));
+    }
+
+    /// A part larger than the text buffer is compressed in several flushes
+    /// and still decodes to every line, with its exact length recorded.
+    #[test]
+    fn large_part_flushes_and_round_trips() {
+        let queues = (0..3_000)
+            .map(|i| QueueInfo {
+                id: format!("q-{i}"),
+                name: Arc::from(format!("Queue \"{i}\"")),
+                division: "Home".into(),
+                member_count: Some(i),
+                media: Vec::new(),
+            })
+            .collect();
+        let r = render_queues(&QueueSet::new(queues));
+        let text = r.text();
+        assert!(text.len() > 2 * FLUSH_AT);
+        assert_eq!(text.len() as u64, r.plain_len());
+        assert_eq!(r.series, 6_000);
+        assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 6_000);
+        assert!(text.contains("genesys_queue_members{queue=\"Queue \\\"2999\\\"\"} 2999\n"));
+        assert!(text.ends_with('\n'));
+    }
+
+    /// A stored member decodes to its input, for empty, small and
+    /// multi-block inputs, alone and after a compressed member.
+    #[test]
+    fn stored_member_round_trips() {
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        for data in [&b""[..], b"genesys_up 1\n", &big[..65_535], &big] {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&gzip_stored(data)[..])
+                .read_to_end(&mut out)
+                .expect("stored gzip");
+            assert_eq!(out, data);
+        }
+        let stream = [gzip(b"a 1\n"), gzip_stored(b"b 2\n")].concat();
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(&stream[..])
+            .read_to_string(&mut text)
+            .expect("two members");
+        assert_eq!(text, "a 1\nb 2\n");
     }
 }

@@ -1,5 +1,5 @@
 //! The HTTP server: `/metrics` (or `--web.telemetry-path`) serves the latest
-//! pre-rendered parts plus live self-metrics, `/` a landing page, `/-/healthy`
+//! pre-rendered parts plus live self-metrics (streamed, see [`super::body`]), `/` a landing page, `/-/healthy`
 //! and `/-/ready` the health checks. A scrape never calls the Genesys API.
 
 use std::collections::VecDeque;
@@ -17,8 +17,9 @@ use axum::routing::get;
 use axum::Router;
 use http_body::{Frame, SizeHint};
 
+use super::body::MetricsBody;
 use super::landing;
-use super::render::gzip;
+use super::render::gzip_stored;
 use super::selfmetrics::SelfMetrics;
 use super::state::Shared;
 
@@ -53,19 +54,14 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let parts = state.shared.fresh_parts(&health);
     let own = state.metrics.render();
     let use_gzip = accepts_gzip(&headers);
-    let mut chunks: VecDeque<Bytes> = parts
-        .iter()
-        .map(|p| {
-            if use_gzip {
-                p.gzip.clone()
-            } else {
-                p.plain.clone()
-            }
-        })
-        .collect();
-    // Concatenated gzip members form one valid gzip stream.
-    chunks.push_back(Bytes::from(if use_gzip { gzip(&own) } else { own }));
-    let mut response = Body::new(Chunks::new(chunks)).into_response();
+    let parts = parts.iter().map(|p| &**p);
+    // gzip scrapes get the stored members; plain ones stream them decompressed.
+    let body = if use_gzip {
+        MetricsBody::gzip(parts, Bytes::from(gzip_stored(&own)))
+    } else {
+        MetricsBody::plain(parts, Bytes::from(own))
+    };
+    let mut response = Body::new(body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));

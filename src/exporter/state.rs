@@ -160,7 +160,7 @@ mod tests {
     }
 
     fn part() -> Rendered {
-        Rendered::from_text(String::from("a 1\n"), 1)
+        Rendered::from_text(b"a 1\n", 1)
     }
 
     /// Nothing is served and nothing is up before the first polls succeed.

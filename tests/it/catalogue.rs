@@ -111,7 +111,7 @@ fn full_snapshot() -> String {
 
     let mut text = String::new();
     for part in [&queue_part, &window_part, &realtime_part] {
-        text.push_str(std::str::from_utf8(&part.plain).expect("utf8"));
+        text.push_str(&part.text());
     }
     text.push_str(&String::from_utf8(metrics.render()).expect("utf8"));
     text

@@ -373,21 +373,16 @@ fn decode_and_render(a: &Answers, tally: &mut Tally) -> Result<(), String> {
             obs
         });
     let set = queue_set(queues, &QueueFilter::default(), &served);
-    let mut text =
-        String::from_utf8(render_queues(&set).plain.to_vec()).map_err(|e| e.to_string())?;
+    let mut text = render_queues(&set).text();
     if let Some(totals) = totals {
         let totals = served.retain_totals(totals);
         let snap = window_snapshot(&set, plan.windows.clone(), &totals, |_| true);
-        text.push_str(
-            std::str::from_utf8(&render_windows(&snap).plain).map_err(|e| e.to_string())?,
-        );
+        text.push_str(&render_windows(&snap).text());
     }
     if let Some(obs) = observations {
         let obs = served.retain_observations(&obs);
         let snap = realtime_snapshot(&set, &obs, |_| true);
-        text.push_str(
-            std::str::from_utf8(&render_realtime(&snap).plain).map_err(|e| e.to_string())?,
-        );
+        text.push_str(&render_realtime(&snap).text());
     }
     let series = parse_strict(&text).map_err(|e| format!("{e}\n{text}"))?;
     check_queue_values(&series).map_err(|e| format!("{e}\n{text}"))?;
