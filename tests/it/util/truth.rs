@@ -165,7 +165,9 @@ pub fn expected_window(
     let answered = t.count("tAnswered");
     let abandoned = t.count("tAbandon");
     let offered = t.count("nOffered");
-    let ratio = |a: i64, b: i64| (b > 0).then(|| a as f64 / b as f64);
+    // As the README documents: absent without a denominator, clamped to
+    // 0–1 (abandons emitted in a window can outnumber its offers).
+    let ratio = |a: i64, b: i64| (b > 0).then(|| (a as f64 / b as f64).min(1.0));
     let c = |m: &str| Some(t.count(m) as f64);
     let secs = |m: &str| Some(t.seconds(m));
     BTreeMap::from([
