@@ -25,8 +25,8 @@
 
 pub mod args;
 pub mod bad_values;
-pub mod budget;
 pub mod body;
+pub mod budget;
 pub mod check;
 pub mod config;
 pub mod demo;
