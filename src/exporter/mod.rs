@@ -21,6 +21,8 @@
 //! - [`poller`]: the three polls; [`poll_loop`]: their schedule;
 //!   [`poll_error`]: why a poll failed; [`server`] + [`landing`]: HTTP;
 //!   [`listen`]: the listen addresses or systemd's sockets.
+//! - [`push`]: the pure core of pushed real-time gauges (topics, socket
+//!   messages, the merged state).
 //! - [`check`]: `check-config`; [`demo`]: the embedded simulator for `--demo`.
 
 pub mod args;
@@ -41,6 +43,7 @@ pub mod planner;
 pub mod poll_error;
 pub mod poll_loop;
 pub mod poller;
+pub mod push;
 pub mod realtime;
 pub mod render;
 pub mod selfmetrics;

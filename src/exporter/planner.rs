@@ -20,6 +20,8 @@ use super::state::{PollKind, Shared};
 #[derive(Debug)]
 struct Last {
     org: Org,
+    /// Intervals asked for (the real-time mode changes between push and poll).
+    asked: Intervals,
     /// The demand and plan last applied (and logged).
     applied: Option<(Demand, Plan)>,
 }
@@ -27,9 +29,6 @@ struct Last {
 /// The budget plan in force, and where it is applied.
 #[derive(Debug)]
 pub struct Planner {
-    /// Intervals asked for; `None` (or [`budget::Realtime::Off`]) for kinds that do
-    /// not run (the queue list always runs).
-    asked: Intervals,
     /// Interval in force per kind, in [`PollKind::ALL`] order.
     intervals: [watch::Sender<Duration>; 3],
     shared: Arc<Shared>,
@@ -52,11 +51,14 @@ impl Planner {
             asked.realtime.interval(),
         ];
         Planner {
-            asked,
             intervals: initial.map(|i| watch::channel(i.unwrap_or(budget::MAX_INTERVAL)).0),
             shared,
             metrics,
-            last: Mutex::new(Last { org, applied: None }),
+            last: Mutex::new(Last {
+                org,
+                asked,
+                applied: None,
+            }),
         }
     }
 
@@ -70,8 +72,8 @@ impl Planner {
     pub fn replan(&self, budget: u32, update: impl FnOnce(&mut Org)) -> Plan {
         let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
         update(&mut last.org);
-        let demand = Demand::of(&last.org, self.asked.realtime);
-        let plan = budget::plan(&demand, &self.asked, budget);
+        let demand = Demand::of(&last.org, last.asked.realtime);
+        let plan = budget::plan(&demand, &last.asked, budget);
         let changed = last
             .applied
             .as_ref()
@@ -82,6 +84,19 @@ impl Planner {
             last.applied = Some((demand, plan.clone()));
         }
         plan
+    }
+
+    /// Switches how the real-time gauges are fed (push with a reconcile
+    /// interval, or polling) and plans again within `budget`. A kind that is
+    /// off stays off.
+    pub fn set_realtime(&self, realtime: budget::Realtime, budget: u32) -> Plan {
+        {
+            let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+            if last.asked.realtime != budget::Realtime::Off {
+                last.asked.realtime = realtime;
+            }
+        }
+        self.replan(budget, |_| {})
     }
 
     fn apply(&self, plan: &Plan) {
@@ -205,6 +220,15 @@ mod tests {
         assert!(!rx.has_changed().expect("sender alive"), "same plan");
         // No queues again: the interval goes back to the one asked for.
         planner.replan(30, |o| *o = org(0));
+        assert_eq!(*rx.borrow_and_update(), s(1));
+        // Push: the observations schedule follows the reconcile interval.
+        let plan = planner.set_realtime(Realtime::Push { reconcile: s(300) }, 6_000);
+        assert_eq!(
+            plan.intervals.realtime,
+            Realtime::Push { reconcile: s(300) }
+        );
+        assert_eq!(*rx.borrow_and_update(), s(300));
+        planner.set_realtime(Realtime::Poll { interval: s(1) }, 6_000);
         assert_eq!(*rx.borrow_and_update(), s(1));
     }
 

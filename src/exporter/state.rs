@@ -54,6 +54,12 @@ pub struct KindStatus {
     pub last_duration: Option<Duration>,
     /// Why the last poll failed, if it did.
     pub last_error: Option<PollError>,
+    /// While pushed data feeds this kind: how long data stays fresh after
+    /// the last confirmation ([`Shared::confirm`]) instead of the interval.
+    pub confirm_window: Option<Duration>,
+    /// The last confirmation that pushed data is live (a message arrived),
+    /// or a successful poll.
+    pub last_confirmed: Option<Instant>,
 }
 
 /// Health judged at one instant.
@@ -94,6 +100,20 @@ impl Shared {
             interval;
     }
 
+    /// Judges `kind` fresh by confirmations within `window` (pushed data),
+    /// or by its interval again (`None`).
+    pub fn set_confirm_window(&self, kind: PollKind, window: Option<Duration>) {
+        self.status.lock().unwrap_or_else(PoisonError::into_inner)[kind.index()].confirm_window =
+            window;
+    }
+
+    /// Confirms at `now` that the data of `kind` is live (a pushed message arrived).
+    pub fn confirm(&self, kind: PollKind, now: Instant) {
+        let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        let s = &mut status[kind.index()];
+        s.last_confirmed = Some(s.last_confirmed.map_or(now, |t| t.max(now)));
+    }
+
     /// Publishes a freshly rendered part of a kind.
     pub fn publish(&self, kind: PollKind, part: Rendered) {
         self.parts.write().unwrap_or_else(PoisonError::into_inner)[kind.index()] =
@@ -109,7 +129,9 @@ impl Shared {
         s.last_duration = Some(duration);
         match result {
             Ok(()) => {
-                s.last_success = Some((Instant::now(), now));
+                let at = Instant::now();
+                s.last_success = Some((at, now));
+                s.last_confirmed = Some(s.last_confirmed.map_or(at, |t| t.max(at)));
                 s.last_error = None;
             }
             Err(e) => s.last_error = Some(e),
@@ -125,16 +147,24 @@ impl Shared {
     }
 
     /// Health at `now`: a kind is fresh while its last success is at most its
-    /// interval plus `--max-staleness` old; up when every enabled kind is fresh.
+    /// interval plus `--max-staleness` old (with pushed data: while its last
+    /// confirmation is at most the confirmation window plus `--max-staleness`
+    /// old, after a first success); up when every enabled kind is fresh.
     pub fn health(&self, now: Instant) -> Health {
         let status = self.status();
         let mut fresh = [false; 3];
         let mut up = true;
         for (i, s) in status.iter().enumerate() {
             let Some(interval) = s.interval else { continue };
-            fresh[i] = s.last_success.is_some_and(|(at, _)| {
-                now.saturating_duration_since(at) <= interval + self.max_staleness
-            });
+            let within = |at: Instant, d: Duration| {
+                now.saturating_duration_since(at) <= d + self.max_staleness
+            };
+            fresh[i] = match s.confirm_window {
+                Some(w) => {
+                    s.last_success.is_some() && s.last_confirmed.is_some_and(|at| within(at, w))
+                }
+                None => s.last_success.is_some_and(|(at, _)| within(at, interval)),
+            };
             up &= fresh[i];
         }
         Health { up, fresh }
@@ -213,5 +243,37 @@ mod tests {
         s.set_interval(PollKind::Aggregates, Some(Duration::from_secs(60)));
         assert!(s.health(now + Duration::from_secs(16)).up);
         assert!(!s.health(now + Duration::from_secs(66)).up);
+    }
+
+    /// Pushed data: fresh while confirmations arrive within the window, even
+    /// long after the last poll; stale once they stop; polled again without it.
+    #[test]
+    fn confirmations_keep_pushed_data_fresh() {
+        let s = Shared::new(
+            [None, None, Some(Duration::from_secs(300))],
+            Duration::from_secs(5),
+        );
+        s.set_confirm_window(PollKind::Observations, Some(Duration::from_secs(10)));
+        let start = Instant::now();
+        s.confirm(PollKind::Observations, start);
+        assert!(
+            !s.health(start).up,
+            "a confirmation alone is not a first success"
+        );
+        s.record(PollKind::Observations, Duration::ZERO, Ok(()));
+        let polled = Instant::now();
+        assert!(s.health(polled + Duration::from_secs(14)).up);
+        assert!(
+            !s.health(polled + Duration::from_secs(16)).up,
+            "silent socket"
+        );
+        s.confirm(PollKind::Observations, polled + Duration::from_secs(100));
+        assert!(s.health(polled + Duration::from_secs(110)).up);
+        s.set_confirm_window(PollKind::Observations, None);
+        assert!(
+            s.health(polled + Duration::from_secs(110)).up,
+            "within the interval"
+        );
+        assert!(!s.health(polled + Duration::from_secs(306)).up);
     }
 }

@@ -14,15 +14,18 @@ pub enum Endpoint {
     Aggregates,
     /// `POST /api/v2/analytics/queues/observations/query`.
     Observations,
+    /// `/api/v2/notifications/channels…` (channels and their subscriptions).
+    Notifications,
 }
 
 impl Endpoint {
     /// Every endpoint, for pre-initialising metric label sets.
-    pub const ALL: [Endpoint; 4] = [
+    pub const ALL: [Endpoint; 5] = [
         Endpoint::Token,
         Endpoint::Queues,
         Endpoint::Aggregates,
         Endpoint::Observations,
+        Endpoint::Notifications,
     ];
 
     /// The metric label value.
@@ -32,6 +35,7 @@ impl Endpoint {
             Endpoint::Queues => "routing_queues",
             Endpoint::Aggregates => "conversation_aggregates",
             Endpoint::Observations => "queue_observations",
+            Endpoint::Notifications => "notification_channels",
         }
     }
 
@@ -42,13 +46,15 @@ impl Endpoint {
             Endpoint::Queues => "/api/v2/routing/queues",
             Endpoint::Aggregates => "/api/v2/analytics/conversations/aggregates/query",
             Endpoint::Observations => "/api/v2/analytics/queues/observations/query",
+            Endpoint::Notifications => "/api/v2/notifications/channels",
         }
     }
 
-    /// The permission Genesys requires for the endpoint (none for the token).
+    /// The permission Genesys requires for the endpoint (none for the token;
+    /// for channels none either: the topics subscribed are checked instead).
     pub fn permission(self) -> Option<&'static str> {
         match self {
-            Endpoint::Token => None,
+            Endpoint::Token | Endpoint::Notifications => None,
             Endpoint::Queues => Some("routing:queue:view"),
             Endpoint::Aggregates => Some("analytics:conversationAggregate:view"),
             Endpoint::Observations => Some("analytics:queueObservation:view"),
@@ -76,7 +82,8 @@ mod tests {
                 "oauth_token",
                 "routing_queues",
                 "conversation_aggregates",
-                "queue_observations"
+                "queue_observations",
+                "notification_channels"
             ]
         );
         assert_eq!(

@@ -10,7 +10,8 @@
 //!   `fanout`: one concurrent query per chunk of queue ids, chunks halved
 //!   for the process lifetime when Genesys names a predicate limit.
 //! - `model`: tolerant serde models; `query`: [`AggregateRequest`] and pure body builders.
-//! - `queues`, `aggregates`, `observations`: the three endpoints.
+//! - `queues`, `aggregates`, `observations`: the three data endpoints;
+//!   `notifications`: notification channels and their subscriptions.
 //! - `endpoint`: the API catalogue [`Endpoint`] (paths, permissions).
 //! - `observer`: instrumentation hooks; `error`: the [`Error`] type.
 //!
@@ -31,6 +32,7 @@ mod http;
 mod lenient;
 mod limiter;
 mod model;
+mod notifications;
 mod oauth;
 mod observations;
 mod observer;
@@ -45,6 +47,7 @@ pub use client::Client;
 pub use config::ClientConfig;
 pub use endpoint::Endpoint;
 pub use error::{ApiDetail, Error, PagingStop};
+pub use notifications::Channel;
 pub use observations::{MediaObs, ObservationSnapshot, QueueObs};
 pub use observer::{ApiObserver, NoopObserver, RateLimitReport, RetryReason};
 pub use query::{AggregateRequest, QueryScope, OBSERVATION_METRICS};
@@ -55,7 +58,10 @@ pub use retry::Jitter;
 /// conversion), for tests that feed them hostile answers directly.
 pub mod decode {
     pub use super::aggregates::series_from_responses;
-    pub use super::model::{AggregateResponse, ObservationResponse, QueueListing};
+    pub use super::model::{
+        AggregateResponse, ObservationGroup, ObservationMetric, ObservationResponse,
+        ObservationStats, QueueListing,
+    };
     pub use super::observations::snapshot_from_responses;
     pub use super::queues::queue_from_entity;
 }
