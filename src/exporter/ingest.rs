@@ -1,7 +1,7 @@
 //! Turning API answers into snapshot inputs (pure): the queue list into the
-//! exported queue set (name filter, media filter, served media), aggregate
-//! buckets into per-window totals following the poll's query plan, and the
-//! list of groups whose totals came out bad.
+//! exported queue set (name filter, media filter, served media), and the
+//! list of groups whose totals came out bad (aggregate buckets are summed
+//! into windows by [`super::poll_fold`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,26 +12,7 @@ use crate::kpi::BadValues;
 use super::config::QueueFilter;
 use super::served_media::ServedMedia;
 use super::snapshot::{MediaInfo, QueueInfo, QueueSet, WindowTotals};
-use super::window::QueryPlan;
-use crate::genesys::{Queue, QueueMediaSeries};
-
-/// Sums every returned bucket into the windows it belongs to.
-pub fn fold_answers(plan: &QueryPlan, answers: &[Vec<QueueMediaSeries>]) -> WindowTotals {
-    let mut totals = WindowTotals::new();
-    for (qi, series_list) in answers.iter().enumerate() {
-        for series in series_list {
-            let entry = totals
-                .entry((series.queue_id.clone(), series.media_type.clone()))
-                .or_insert_with(|| vec![Default::default(); plan.windows.len()]);
-            for bucket in &series.buckets {
-                for w in plan.windows_for_bucket(qi, bucket.start_ms, bucket.end_ms) {
-                    entry[w].merge(&bucket.totals);
-                }
-            }
-        }
-    }
-    totals
-}
+use crate::genesys::Queue;
 
 /// The queue × media type groups whose totals are bad in any window, once
 /// each with every reason found, sorted by queue id and media type.
@@ -53,26 +34,6 @@ pub fn bad_groups(totals: &WindowTotals) -> Vec<BadGroup> {
             reasons,
         })
         .collect()
-}
-
-/// The buckets of the plan's shared queries that are not ones they planned,
-/// as (query index, start, end): a poll with any must not be folded.
-pub fn unplanned_buckets(
-    plan: &QueryPlan,
-    answers: &[Vec<QueueMediaSeries>],
-) -> Vec<(usize, i64, i64)> {
-    let mut out = Vec::new();
-    for (qi, series_list) in answers.iter().enumerate() {
-        let Some(q) = plan.queries.get(qi) else {
-            continue;
-        };
-        for b in series_list.iter().flat_map(|s| &s.buckets) {
-            if !q.planned_bucket(b.start_ms, b.end_ms) {
-                out.push((qi, b.start_ms, b.end_ms));
-            }
-        }
-    }
-    out
 }
 
 /// Applies the name filter and converts the queue list into the exported
@@ -112,8 +73,7 @@ pub fn queue_set(queues: Vec<Queue>, filter: &QueueFilter, served: &ServedMedia)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exporter::window::{PlannedQuery, ResolvedWindow};
-    use crate::genesys::{AggregateRequest, BucketTotals, QueueMedia};
+    use crate::genesys::QueueMedia;
     use crate::kpi::{StatValues, Totals};
 
     fn offered(n: f64) -> Totals {
@@ -126,49 +86,6 @@ mod tests {
             },
         );
         t
-    }
-
-    /// Buckets of a shared query are summed into every window containing them.
-    #[test]
-    fn folds_buckets_into_windows() {
-        let plan = QueryPlan {
-            windows: vec![
-                ResolvedWindow {
-                    label: "30m".into(),
-                    start_ms: 1_800_000,
-                    end_ms: 3_600_000,
-                },
-                ResolvedWindow {
-                    label: "1h".into(),
-                    start_ms: 0,
-                    end_ms: 3_600_000,
-                },
-            ],
-            queries: vec![PlannedQuery {
-                request: AggregateRequest {
-                    start_ms: 0,
-                    end_ms: 3_600_000,
-                    granularity_ms: Some(1_800_000),
-                    time_zone: None,
-                    scope: crate::genesys::QueryScope::Queues(vec![String::from("q")]),
-                    media_types: Vec::new(),
-                },
-                windows: vec![0, 1],
-            }],
-        };
-        let bucket = |start: i64, n: f64| BucketTotals {
-            start_ms: start,
-            end_ms: start + 1_800_000,
-            totals: offered(n),
-        };
-        let series = QueueMediaSeries {
-            queue_id: "q".into(),
-            media_type: "voice".into(),
-            buckets: vec![bucket(0, 2.0), bucket(1_800_000, 3.0)],
-        };
-        let totals = fold_answers(&plan, &[vec![series]]);
-        let per_window = &totals[&("q".to_string(), "voice".to_string())];
-        assert_eq!((per_window[0].offered, per_window[1].offered), (3, 5));
     }
 
     /// A group bad in any window is reported once with the union of its reasons.
@@ -248,42 +165,5 @@ mod tests {
             .map(|m| m.media_type.to_string())
             .collect();
         assert_eq!(kept, ["chat"]);
-    }
-
-    /// Buckets a shared query did not plan are reported; planned ones are not.
-    #[test]
-    fn reports_unplanned_buckets() {
-        let plan = QueryPlan {
-            windows: vec![ResolvedWindow {
-                label: "1h".into(),
-                start_ms: 0,
-                end_ms: 3_600_000,
-            }],
-            queries: vec![PlannedQuery {
-                request: AggregateRequest {
-                    start_ms: 0,
-                    end_ms: 3_600_000,
-                    granularity_ms: Some(1_800_000),
-                    time_zone: None,
-                    scope: crate::genesys::QueryScope::Queues(vec![String::from("q")]),
-                    media_types: Vec::new(),
-                },
-                windows: vec![0],
-            }],
-        };
-        let series = |start: i64, end: i64| QueueMediaSeries {
-            queue_id: "q".into(),
-            media_type: "voice".into(),
-            buckets: vec![BucketTotals {
-                start_ms: start,
-                end_ms: end,
-                totals: offered(1.0),
-            }],
-        };
-        assert!(unplanned_buckets(&plan, &[vec![series(1_800_000, 3_600_000)]]).is_empty());
-        assert_eq!(
-            unplanned_buckets(&plan, &[vec![series(600_000, 2_400_000)]]),
-            [(0, 600_000, 2_400_000)]
-        );
     }
 }

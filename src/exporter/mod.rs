@@ -12,7 +12,8 @@
 //!   [`selfmetrics`]: the exporter's own metrics, rendered per scrape;
 //!   [`body`]: the streamed `/metrics` body.
 //! - [`state`]: what the poller publishes and the server reads, and freshness.
-//! - [`ingest`]: pure conversion of API answers into snapshot inputs;
+//! - [`ingest`]: pure conversion of API answers into snapshot inputs
+//!   ([`poll_fold`]: aggregates buckets summed into windows as decoded);
 //!   [`bad_values`]: counting and logging API values that cannot be served.
 //! - [`budget`]: the pure budget plan (requests per minute each poll needs,
 //!   and the intervals that fit the budget); [`planner`]: applies it.
@@ -41,6 +42,7 @@ pub mod metric_support;
 pub mod org_wide;
 pub mod planner;
 pub mod poll_error;
+pub mod poll_fold;
 pub mod poll_loop;
 pub mod poller;
 pub mod push;

@@ -22,11 +22,12 @@ use tokio::task::JoinHandle;
 
 use super::budget::{Intervals, Org, Realtime};
 use super::config::{Config, QueueFilter};
-use super::ingest::{self, fold_answers, queue_set, unplanned_buckets};
+use super::ingest::{self, queue_set};
 use super::metric_support::{MetricSupport, QueryKind};
 use super::org_wide::{asked_scope, Fallback, OrgWide};
 use super::planner::Planner;
 use super::poll_error::PollError;
+use super::poll_fold::PollFold;
 use super::poll_loop::{run_loop, Outcomes, PollCycle, Schedule};
 use super::realtime::{self, realtime_snapshot};
 use super::render::{self, Rendered};
@@ -344,8 +345,9 @@ impl Poller {
                 &split,
             );
             let metrics = self.asked(QueryKind::Aggregates);
-            let answers = match self.run_plan(&plan, &metrics).await {
-                Ok(answers) => answers,
+            let plan = Arc::new(plan);
+            let folded = match self.run_plan(&plan, &metrics).await {
+                Ok(folded) => folded,
                 Err(PollError::Api(e)) => {
                     if self.learn_refusal(QueryKind::Aggregates, &e, &metrics)
                         || self.refused_granularity(&plan, &e)
@@ -357,28 +359,29 @@ impl Poller {
                 }
                 Err(e) => return Err(e),
             };
-            let unplanned = unplanned_buckets(&plan, &answers);
-            if !unplanned.is_empty() {
-                for (qi, start, end) in unplanned {
-                    self.split_group(
-                        &plan,
-                        qi,
-                        &format!(
-                            "answered with bucket {} it did not plan",
-                            crate::timefmt::format_interval(start, end)
-                        ),
-                    );
+            let totals = match folded.finish() {
+                Ok(totals) => totals,
+                Err(unplanned) => {
+                    for (qi, start, end) in unplanned {
+                        self.split_group(
+                            &plan,
+                            qi,
+                            &format!(
+                                "answered with bucket {} it did not plan",
+                                crate::timefmt::format_interval(start, end)
+                            ),
+                        );
+                    }
+                    continue;
                 }
-                continue;
-            }
-            let totals = fold_answers(&plan, &answers);
+            };
             let bad = ingest::bad_groups(&totals);
             self.metrics.bad_api_values(PollKind::Aggregates, &bad);
             let grew = lock(&self.served).note_totals(&totals);
             self.refresh_served(grew).await?;
             let totals = lock(&self.served).retain_totals(totals);
             let entry = Arc::new(WindowAnswer {
-                windows: plan.windows,
+                windows: plan.windows.clone(),
                 totals,
                 queried: ids.into_iter().collect(),
                 hidden: self.hidden(self.support.hidden_window_families()),
@@ -400,22 +403,29 @@ impl Poller {
         })
     }
 
-    /// Runs every query of `plan` concurrently (the client's limiter paces them).
+    /// Runs every query of `plan` concurrently (the client's limiter paces
+    /// them), each answer summed into the poll's windows as it is decoded.
     async fn run_plan(
         &self,
-        plan: &QueryPlan,
+        plan: &Arc<QueryPlan>,
         metrics: &[&'static str],
-    ) -> Result<Vec<Vec<QueueMediaSeries>>, PollError> {
+    ) -> Result<PollFold, PollError> {
         let metrics: Arc<[&'static str]> = Arc::from(metrics);
+        let fold = Arc::new(std::sync::Mutex::new(PollFold::new(Arc::clone(plan))));
         let calls = plan
             .queries
             .iter()
-            .map(|q| {
+            .enumerate()
+            .map(|(qi, q)| {
                 let client = self.client.clone();
                 let request = q.request.clone();
                 let metrics = Arc::clone(&metrics);
+                let sink = PollFold::sink(&fold, qi);
                 async move {
-                    Ok::<_, PollError>(client.aggregates_with_metrics(&request, &metrics).await?)
+                    client
+                        .aggregates_folded(&request, &metrics, &sink)
+                        .await
+                        .map_err(PollError::from)
                 }
             })
             .collect::<Vec<_>>();
@@ -423,7 +433,13 @@ impl Poller {
             task: "aggregates query task",
             cause,
         })
-        .await
+        .await?;
+        // Every query task has ended, so no sink refers to the fold any more.
+        let fold = Arc::try_unwrap(fold).map_err(|_| PollError::Lost {
+            task: "aggregates query task",
+            cause: String::from("a query still held the poll's totals"),
+        })?;
+        Ok(fold.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// True when `err` names a metric of `asked` not known to be refused: it

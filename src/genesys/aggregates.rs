@@ -5,10 +5,12 @@
 //! folded into [`kpi::Totals`].
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use reqwest::{Method, Url};
 
-use super::client::Client;
+use super::aggregates_fold::{fold_response, BucketSink};
+use super::client::{decode_blocking, Client};
 use super::endpoint::Endpoint;
 use super::error::Error;
 use super::model::AggregateResponse;
@@ -62,7 +64,9 @@ pub fn series_from_responses(
         QueryScope::OrgWide { keep } => Some(keep.iter().map(String::as_str).collect()),
         QueryScope::Queues(_) => None,
     };
-    let mut acc: BTreeMap<(String, String), BTreeMap<(i64, i64), kpi::Totals>> = BTreeMap::new();
+    // Buckets are pushed as they come and merged per span at the end: a
+    // map per group would cost a whole tree node (11 totals) per group.
+    let mut acc: BTreeMap<(String, String), Vec<Span>> = BTreeMap::new();
     for response in responses {
         for group in response.results {
             let (Some(queue), Some(media)) =
@@ -86,10 +90,11 @@ pub fn series_from_responses(
                             .then_some((req.start_ms, req.end_ms))
                     });
                 let Some(span) = span else { continue };
-                let totals = buckets.entry(span).or_default();
+                let mut totals = kpi::Totals::default();
                 for m in bucket.metrics {
                     totals.record(&m.metric, &m.stats);
                 }
+                buckets.push((span, totals));
             }
         }
     }
@@ -97,16 +102,32 @@ pub fn series_from_responses(
         .map(|((queue_id, media_type), buckets)| QueueMediaSeries {
             queue_id,
             media_type,
-            buckets: buckets
-                .into_iter()
-                .map(|((start_ms, end_ms), totals)| BucketTotals {
-                    start_ms,
-                    end_ms,
-                    totals,
-                })
-                .collect(),
+            buckets: merge_spans(buckets),
         })
         .collect()
+}
+
+/// One bucket's span and totals, before buckets of the same span merge.
+type Span = ((i64, i64), kpi::Totals);
+
+/// Buckets in time order, those of the same span merged (in arrival order).
+fn merge_spans(mut buckets: Vec<Span>) -> Vec<BucketTotals> {
+    // Stable, so equal spans keep their arrival order.
+    buckets.sort_by_key(|(span, _)| *span);
+    let mut out: Vec<BucketTotals> = Vec::with_capacity(buckets.len());
+    for ((start_ms, end_ms), totals) in buckets {
+        match out.last_mut() {
+            Some(last) if (last.start_ms, last.end_ms) == (start_ms, end_ms) => {
+                last.totals.merge(&totals);
+            }
+            _ => out.push(BucketTotals {
+                start_ms,
+                end_ms,
+                totals,
+            }),
+        }
+    }
+    out
 }
 
 impl Client {
@@ -151,6 +172,63 @@ impl Client {
             }
         };
         Ok(series_from_responses(req, responses))
+    }
+}
+
+impl Client {
+    /// [`Client::aggregates_with_metrics`] handing each answer to `sink` as it
+    /// arrives ([`fold_response`]) instead of returning the decoded series:
+    /// the same requests (chunks, or one org-wide request) and the same rules,
+    /// but no answer is ever held decoded. On an error `sink` may hold part
+    /// of the answers and must be discarded.
+    pub async fn aggregates_folded<S: BucketSink + Send + 'static>(
+        &self,
+        req: &AggregateRequest,
+        metrics: &[&str],
+        sink: &Arc<Mutex<S>>,
+    ) -> Result<(), Error> {
+        if req.end_ms <= req.start_ms {
+            return Err(Error::Config(String::from(
+                "aggregate interval end must be after its start",
+            )));
+        }
+        let endpoint = Endpoint::Aggregates;
+        let decode = {
+            let sink = Arc::clone(sink);
+            let req = Arc::new(req.clone());
+            Arc::new(move |bytes: &[u8]| {
+                let mut sink = sink.lock().unwrap_or_else(|p| p.into_inner());
+                fold_response(&req, bytes, &mut *sink).map_err(|e| Error::Decode {
+                    endpoint,
+                    cause: e.to_string(),
+                })
+            })
+        };
+        match &req.scope {
+            QueryScope::Queues(ids) if ids.is_empty() => Ok(()),
+            QueryScope::OrgWide { keep } if keep.is_empty() => Ok(()),
+            QueryScope::Queues(ids) => {
+                self.post_chunked_with(
+                    endpoint,
+                    ids,
+                    |chunk| query::aggregate_body(req, Some(chunk), metrics),
+                    decode,
+                )
+                .await?;
+                Ok(())
+            }
+            QueryScope::OrgWide { .. } => {
+                let url = Url::parse(&format!("{}{}", self.inner.api_base, endpoint.path()))
+                    .map_err(|e| Error::Config(format!("invalid API base URL: {e}")))?;
+                let body = query::aggregate_body(req, None, metrics);
+                let deadline = self.inner.deadline_from_now();
+                self.inner
+                    .call_decode_until(endpoint, Method::POST, url, Some(&body), deadline, |b| {
+                        decode_blocking(endpoint, decode, b)
+                    })
+                    .await
+            }
+        }
     }
 }
 

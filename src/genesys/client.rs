@@ -168,6 +168,27 @@ impl Inner {
         body: Option<&Value>,
         deadline: Instant,
     ) -> Result<T, Error> {
+        self.call_decode_until(endpoint, method, url, body, deadline, |bytes| {
+            std::future::ready(decode(endpoint, &bytes))
+        })
+        .await
+    }
+
+    /// [`Inner::call_json_until`] with the 2xx body handed to `decode`
+    /// (which may fold it somewhere instead of returning it, or run on the
+    /// blocking pool: see [`decode_blocking`]).
+    pub(super) async fn call_decode_until<T, F>(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        deadline: Instant,
+        decode: impl FnOnce(Vec<u8>) -> F,
+    ) -> Result<T, Error>
+    where
+        F: std::future::Future<Output = Result<T, Error>>,
+    {
         let mut reauthenticated = false;
         loop {
             let token = self
@@ -193,7 +214,7 @@ impl Inner {
                 }
             };
             let refusal = match self.send_with_retries(endpoint, deadline, &build).await? {
-                Ok(bytes) => return decode(endpoint, &bytes),
+                Ok(bytes) => return decode(bytes).await,
                 Err(refusal) => refusal,
             };
             let detail = http::api_detail(&refusal.body, refusal.correlation_id);
@@ -438,12 +459,30 @@ impl Inner {
     }
 }
 
+/// What a chunked or folded call does with each 2xx body.
+pub(super) type Decoder<T> = Arc<dyn Fn(&[u8]) -> Result<T, Error> + Send + Sync>;
+
+/// A large answer's decode, run on the blocking pool so that the async
+/// workers stay free to serve scrapes meanwhile.
+pub(super) async fn decode_blocking<T: Send + 'static>(
+    endpoint: Endpoint,
+    decode: Decoder<T>,
+    bytes: Vec<u8>,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(move || decode(&bytes))
+        .await
+        .map_err(|e| Error::LostTask {
+            endpoint,
+            cause: e.to_string(),
+        })?
+}
+
 /// Parses a 2xx JSON body; an empty body counts as `{}`.
 ///
 /// The queue listing is read leniently ([`lenient::repair_json`]): a queue
 /// name with invalid UTF-8 or a lone surrogate escape does not make the
 /// whole page unreadable.
-fn decode<T: DeserializeOwned>(endpoint: Endpoint, bytes: &[u8]) -> Result<T, Error> {
+pub(super) fn decode<T: DeserializeOwned>(endpoint: Endpoint, bytes: &[u8]) -> Result<T, Error> {
     let bytes: std::borrow::Cow<'_, [u8]> = if bytes.iter().all(u8::is_ascii_whitespace) {
         std::borrow::Cow::Borrowed(b"{}")
     } else if endpoint == Endpoint::Queues {

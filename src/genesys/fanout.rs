@@ -7,12 +7,13 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::client::Client;
+use super::client::{decode_blocking, Client, Decoder};
 use super::endpoint::Endpoint;
 use super::error::Error;
 use crate::tasks::settle_all;
@@ -91,6 +92,23 @@ impl Client {
     where
         T: DeserializeOwned + Send + 'static,
     {
+        let decode = Arc::new(move |bytes: &[u8]| super::client::decode(endpoint, bytes));
+        self.post_chunked_with(endpoint, queue_ids, body, decode)
+            .await
+    }
+
+    /// [`Client::post_chunked`] with each chunk's 2xx body handed to
+    /// `decode` as it arrives.
+    pub(super) async fn post_chunked_with<T>(
+        &self,
+        endpoint: Endpoint,
+        queue_ids: &[String],
+        body: impl Fn(&[String]) -> Value,
+        decode: Decoder<T>,
+    ) -> Result<Vec<T>, Error>
+    where
+        T: Send + 'static,
+    {
         let url = Url::parse(&format!("{}{}", self.inner.api_base, endpoint.path()))
             .map_err(|e| Error::Config(format!("invalid API base URL: {e}")))?;
         let deadline = self.inner.deadline_from_now();
@@ -112,15 +130,17 @@ impl Client {
                     let body = body(&queue_ids[parts[i].0.clone()]);
                     let client = self.clone();
                     let url = url.clone();
+                    let decode = Arc::clone(&decode);
                     async move {
                         let answer = client
                             .inner
-                            .call_json_until::<T>(
+                            .call_decode_until(
                                 endpoint,
                                 Method::POST,
                                 url,
                                 Some(&body),
                                 deadline,
+                                |bytes| decode_blocking(endpoint, decode, bytes),
                             )
                             .await;
                         Ok::<_, Error>(answer)

@@ -109,10 +109,13 @@ async fn exchange(
 
 /// Reads the whole body, or `None` if it is larger than `cap`.
 async fn read_capped(mut response: Response, cap: usize) -> Result<Option<Vec<u8>>, Attempt> {
-    if response.content_length().is_some_and(|n| n > cap as u64) {
+    let length = response.content_length();
+    if length.is_some_and(|n| n > cap as u64) {
         return Ok(None);
     }
-    let mut body = Vec::new();
+    // Sized once when the length is announced: growing by doubling would
+    // briefly hold up to three times the body.
+    let mut body = Vec::with_capacity(length.map_or(0, |n| n as usize));
     while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
         if body.len() + chunk.len() > cap {
             return Ok(None);

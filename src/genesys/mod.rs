@@ -10,7 +10,8 @@
 //!   `fanout`: one concurrent query per chunk of queue ids, chunks halved
 //!   for the process lifetime when Genesys names a predicate limit.
 //! - `model`: tolerant serde models; `query`: [`AggregateRequest`] and pure body builders.
-//! - `queues`, `aggregates`, `observations`: the three data endpoints;
+//! - `queues`, `aggregates`, `observations`: the three data endpoints
+//!   (`aggregates_fold`: aggregates answers decoded bucket by bucket);
 //!   `notifications`: notification channels and their subscriptions.
 //! - `endpoint`: the API catalogue [`Endpoint`] (paths, permissions).
 //! - `observer`: instrumentation hooks; `error`: the [`Error`] type.
@@ -22,6 +23,7 @@
 //! (`expires_in − 60 s`) or answered with 401.
 
 mod aggregates;
+mod aggregates_fold;
 mod args;
 mod client;
 mod config;
@@ -42,6 +44,7 @@ mod region;
 mod retry;
 
 pub use aggregates::{BucketTotals, QueueMediaSeries};
+pub use aggregates_fold::BucketSink;
 pub use args::ClientArgs;
 pub use client::Client;
 pub use config::ClientConfig;
@@ -58,6 +61,7 @@ pub use retry::Jitter;
 /// conversion), for tests that feed them hostile answers directly.
 pub mod decode {
     pub use super::aggregates::series_from_responses;
+    pub use super::aggregates_fold::fold_response;
     pub use super::model::{
         AggregateResponse, ObservationGroup, ObservationMetric, ObservationResponse,
         ObservationStats, QueueListing,

@@ -10,7 +10,7 @@ use crate::kpi::StatValues;
 use crate::secret::Secret;
 
 /// Deserializes `null` (or a missing field, with `#[serde(default)]`) as the default.
-fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(super) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,
@@ -19,7 +19,7 @@ where
 }
 
 /// A `group` map: dimension → value; non-string values are kept as text.
-fn group_map<'de, D>(d: D) -> Result<BTreeMap<String, String>, D::Error>
+pub(super) fn group_map<'de, D>(d: D) -> Result<BTreeMap<String, String>, D::Error>
 where
     D: Deserializer<'de>,
 {

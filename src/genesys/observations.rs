@@ -3,8 +3,9 @@
 //! `oLongestWaiting` normalised from an epoch timestamp or a duration.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::client::Client;
+use super::client::{decode, Client};
 use super::endpoint::Endpoint;
 use super::error::Error;
 use super::model::ObservationResponse;
@@ -80,9 +81,25 @@ pub fn snapshot_from_responses(
     responses: impl IntoIterator<Item = ObservationResponse>,
     now_ms: i64,
 ) -> ObservationSnapshot {
-    let mut media: BTreeMap<(String, String), MediaObs> = BTreeMap::new();
-    let mut queues: BTreeMap<String, QueueObs> = BTreeMap::new();
+    let mut builder = SnapshotBuilder::default();
     for response in responses {
+        builder.add(response, now_ms);
+    }
+    builder.finish()
+}
+
+/// A snapshot folded one response at a time, so the answers of a chunked
+/// call are never all held decoded at once.
+#[derive(Debug, Default)]
+struct SnapshotBuilder {
+    media: BTreeMap<(String, String), MediaObs>,
+    queues: BTreeMap<String, QueueObs>,
+}
+
+impl SnapshotBuilder {
+    /// Folds one response, taken at `now_ms`.
+    fn add(&mut self, response: ObservationResponse, now_ms: i64) {
+        let (media, queues) = (&mut self.media, &mut self.queues);
         for group in response.results {
             let Some(queue_id) = group.group.get("queueId").cloned() else {
                 continue;
@@ -158,9 +175,13 @@ pub fn snapshot_from_responses(
             }
         }
     }
-    ObservationSnapshot {
-        media: media.into_values().collect(),
-        queues: queues.into_values().collect(),
+
+    /// The snapshot of every response added.
+    fn finish(self) -> ObservationSnapshot {
+        ObservationSnapshot {
+            media: self.media.into_values().collect(),
+            queues: self.queues.into_values().collect(),
+        }
     }
 }
 
@@ -180,14 +201,32 @@ impl Client {
         if queue_ids.is_empty() {
             return Ok(ObservationSnapshot::default());
         }
-        let responses: Vec<ObservationResponse> = self
-            .post_chunked(Endpoint::Observations, queue_ids, |chunk| {
-                query::observation_body(chunk, metrics)
+        // Each chunk's answer is folded as it arrives, taken at that instant.
+        let builder = Arc::new(Mutex::new(SnapshotBuilder::default()));
+        let decode = {
+            let builder = Arc::clone(&builder);
+            Arc::new(move |bytes: &[u8]| {
+                let response: ObservationResponse = decode(Endpoint::Observations, bytes)?;
+                let now_ms = jiff::Timestamp::now().as_millisecond();
+                lock(&builder).add(response, now_ms);
+                Ok(())
             })
-            .await?;
-        let now_ms = jiff::Timestamp::now().as_millisecond();
-        Ok(snapshot_from_responses(responses, now_ms))
+        };
+        self.post_chunked_with(
+            Endpoint::Observations,
+            queue_ids,
+            |chunk| query::observation_body(chunk, metrics),
+            decode,
+        )
+        .await?;
+        let builder = std::mem::take(&mut *lock(&builder));
+        Ok(builder.finish())
     }
+}
+
+/// Locks a mutex whose data stays valid even if a holder panicked.
+fn lock(m: &Mutex<SnapshotBuilder>) -> MutexGuard<'_, SnapshotBuilder> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

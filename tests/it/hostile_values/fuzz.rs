@@ -12,18 +12,21 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use genesys_exporter::exporter::config::QueueFilter;
-use genesys_exporter::exporter::ingest::{fold_answers, queue_set};
+use genesys_exporter::exporter::ingest::queue_set;
+use genesys_exporter::exporter::poll_fold::PollFold;
 use genesys_exporter::exporter::realtime::realtime_snapshot;
 use genesys_exporter::exporter::render::{render_queues, render_realtime, render_windows};
 use genesys_exporter::exporter::served_media::ServedMedia;
 use genesys_exporter::exporter::snapshot::window_snapshot;
+use genesys_exporter::exporter::snapshot::WindowTotals;
 use genesys_exporter::exporter::window::{PlannedQuery, QueryPlan, ResolvedWindow};
 use genesys_exporter::genesys::decode::{
     queue_from_entity, series_from_responses, snapshot_from_responses, AggregateResponse,
     ObservationResponse, QueueListing,
 };
 use genesys_exporter::genesys::AggregateRequest;
-use genesys_exporter::kpi::AGGREGATE_METRICS;
+use genesys_exporter::genesys::QueueMediaSeries;
+use genesys_exporter::kpi::{Timed, Totals, AGGREGATE_METRICS};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -355,15 +358,25 @@ fn decode_and_render(a: &Answers, tally: &mut Tally) -> Result<(), String> {
     // As the poller does: every answer with activity marks its media as
     // served, then the queue set and the answers keep only served media.
     let mut served = ServedMedia::new(&[]);
-    let totals = serde_json::from_str::<AggregateResponse>(&a.aggregates)
-        .ok()
-        .map(|response| {
-            tally.aggregates += 1;
-            let series = series_from_responses(&plan.queries[0].request, [response]);
-            let totals = fold_answers(&plan, &[series]);
-            served.note_totals(&totals);
-            totals
-        });
+    // The poller's path (buckets summed as decoded), checked against the
+    // decoded model folded bucket by bucket whenever the model reads it.
+    let folded = PollFold::from_bodies(plan.clone(), &[(0, a.aggregates.as_bytes())]);
+    if let Ok(response) = serde_json::from_str::<AggregateResponse>(&a.aggregates) {
+        let series = series_from_responses(&plan.queries[0].request, [response]);
+        let reference = fold_series(&plan, &series);
+        match &folded {
+            Ok(Ok(totals)) if same_totals(totals, &reference) => {}
+            other => {
+                return Err(format!(
+                    "fold {other:?} differs from the model {reference:?}"
+                ))
+            }
+        }
+    }
+    let totals = folded.ok().and_then(Result::ok).inspect(|totals| {
+        tally.aggregates += 1;
+        served.note_totals(totals);
+    });
     let observations = serde_json::from_str::<ObservationResponse>(&a.observations)
         .ok()
         .map(|response| {
@@ -433,4 +446,72 @@ fn fuzz_decoders_render_valid_text() {
         decoded * 4 >= cases as usize,
         "the generator must mostly produce decodable bodies: {t:?}"
     );
+}
+
+/// Every bucket of `series` merged into the plan's windows, group by group
+/// (the reference the streamed fold must equal).
+fn fold_series(plan: &QueryPlan, series: &[QueueMediaSeries]) -> WindowTotals {
+    let mut totals = WindowTotals::new();
+    for s in series {
+        let entry = totals
+            .entry((s.queue_id.clone(), s.media_type.clone()))
+            .or_insert_with(|| vec![Totals::default(); plan.windows.len()]);
+        for b in &s.buckets {
+            for w in plan.windows_for_bucket(0, b.start_ms, b.end_ms) {
+                entry[w].merge(&b.totals);
+            }
+        }
+    }
+    totals
+}
+
+/// Equal window totals, up to the order in which float sums were added (the
+/// model merges buckets by span first): counts and bad-value reasons exactly,
+/// sums and extremes to 1e-9 relative.
+fn same_totals(a: &WindowTotals, b: &WindowTotals) -> bool {
+    let close = |x: f64, y: f64| x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs());
+    let close_opt = |x: Option<f64>, y: Option<f64>| match (x, y) {
+        (Some(x), Some(y)) => close(x, y),
+        (x, y) => x.is_none() && y.is_none(),
+    };
+    let same_timed = |x: &Timed, y: &Timed| {
+        x.count == y.count
+            && close(x.sum_ms, y.sum_ms)
+            && close_opt(x.max_ms, y.max_ms)
+            && close_opt(x.min_ms, y.min_ms)
+    };
+    let same = |x: &Totals, y: &Totals| {
+        let timed = |t: &Totals| {
+            [
+                t.answered,
+                t.abandoned,
+                t.short_abandoned,
+                t.flowouts,
+                t.handled,
+                t.wait,
+                t.talk,
+                t.hold,
+                t.acw,
+            ]
+        };
+        x.bad == y.bad
+            && (!x.is_valid()
+                || (x.offered == y.offered
+                    && x.transferred == y.transferred
+                    && x.over_sla == y.over_sla
+                    && close(x.sl_numerator, y.sl_numerator)
+                    && close(x.sl_denominator, y.sl_denominator)
+                    && x.sl_target.is_some() == y.sl_target.is_some()
+                    && timed(x)
+                        .iter()
+                        .zip(timed(y).iter())
+                        .all(|(p, q)| same_timed(p, q))))
+    };
+    a.len() == b.len()
+        && a.iter().all(|(key, per_window)| {
+            b.get(key).is_some_and(|other| {
+                per_window.len() == other.len()
+                    && per_window.iter().zip(other).all(|(x, y)| same(x, y))
+            })
+        })
 }
