@@ -11,6 +11,10 @@
 # .dockerignore keeps the context to the files that build needs.
 
 FROM rust:1.95-slim-bookworm AS build
+# The jemalloc allocator is built from C sources with make (gcc is in the image).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # build.rs reads the revision and branch for --version and genesys_exporter_build_info
 # (the context has no .git).
