@@ -13,7 +13,8 @@
 //!    resident memory after 10 plain and 10 gzip scrapes; body sizes; gzip
 //!    scrape time against a static handler serving the same gzip bytes.
 //!    Every wait is bounded: an org that does not come up in time is reported
-//!    as such and the run goes on.
+//!    as such and the run goes on. `EXPORTER_BENCH_QUEUES=2000` (a comma
+//!    list of the sizes above) runs only those orgs.
 
 use std::collections::VecDeque;
 use std::io::Read;
@@ -115,9 +116,41 @@ fn main() {
         .expect("runtime");
     let parts = render_figures(scale);
     rt.block_on(serve_figures(scale, parts));
+    let only = selected_orgs();
     for org in scale.orgs {
-        rt.block_on(live_figures(scale, *org));
+        if only
+            .as_ref()
+            .is_none_or(|sizes| sizes.contains(&org.queues))
+        {
+            rt.block_on(live_figures(scale, *org));
+        }
     }
+}
+
+/// The live org sizes `EXPORTER_BENCH_QUEUES` selects (comma-separated queue
+/// counts, e.g. `2000`); every size when unset.
+fn selected_orgs() -> Option<Vec<usize>> {
+    let value = std::env::var("EXPORTER_BENCH_QUEUES").ok()?;
+    Some(
+        value
+            .split(',')
+            .filter_map(|v| v.trim().parse().ok())
+            .collect(),
+    )
+}
+
+/// Median time of one render of the self-metrics as a gzip scrape sends them.
+fn self_metrics_render(metrics: &SelfMetrics, times: usize) -> Duration {
+    let mut spent: Vec<Duration> = (0..times)
+        .map(|_| {
+            let t = Instant::now();
+            let own = metrics.render();
+            let _ = render::gzip_stored(&own);
+            t.elapsed()
+        })
+        .collect();
+    spent.sort();
+    spent[spent.len() / 2]
 }
 
 fn synthetic_set(queues: usize) -> QueueSet {
@@ -267,9 +300,15 @@ async fn serve_figures(scale: Scale, parts: [Rendered; 2]) {
     for kind in PollKind::ALL {
         shared.record(kind, Duration::ZERO, Ok(()));
     }
+    let metrics = Arc::new(SelfMetrics::new());
+    println!(
+        "self-metrics render for a gzip scrape (registry gather, text encoder, process_* from /proc, stored gzip member): median {:.3} ms of {} renders",
+        ms(self_metrics_render(&metrics, 10 * scale.scrapes)),
+        10 * scale.scrapes
+    );
     let state = AppState {
         shared,
-        metrics: Arc::new(SelfMetrics::new()),
+        metrics,
         telemetry_path: Arc::from("/metrics"),
     };
     let exporter = spawn(server::router(state)).await;
