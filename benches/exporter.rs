@@ -11,7 +11,9 @@
 //!    observations poll (each measured in its own exporter process, the other
 //!    kind polled once), and as a share of one core at the default intervals;
 //!    resident memory after 10 plain and 10 gzip scrapes; body sizes; gzip
-//!    scrape time against a static handler serving the same gzip bytes.
+//!    scrape time against a static handler serving the same gzip bytes, in
+//!    this process and in a child process of its own (this binary again,
+//!    with `EXPORTER_BENCH_STATIC_FILE` set).
 //!    Every wait is bounded: an org that does not come up in time is reported
 //!    as such and the run goes on. `EXPORTER_BENCH_QUEUES=2000` (a comma
 //!    list of the sizes above) runs only those orgs.
@@ -103,7 +105,15 @@ const SMOKE: Scale = Scale {
     }],
 };
 
+/// Set in a child of this benchmark: serve this file's bytes as a gzip
+/// body on `/gzip`, in a process of its own like the exporter.
+const STATIC_FILE_VAR: &str = "EXPORTER_BENCH_STATIC_FILE";
+
 fn main() {
+    if let Ok(file) = std::env::var(STATIC_FILE_VAR) {
+        serve_static_file(&file);
+        return;
+    }
     let scale = if std::env::args().any(|a| a == "--bench") {
         FULL
     } else {
@@ -666,24 +676,14 @@ async fn gzip_against_static(scale: Scale, client: &reqwest::Client, url: &str) 
         .read_to_end(&mut check)
         .is_ok();
     drop(check);
-    let app = Router::new().route(
-        "/gzip",
-        get(move || {
-            let b = body.clone();
-            async move {
-                let headers = [
-                    (header::CONTENT_TYPE, CONTENT_TYPE),
-                    (header::CONTENT_ENCODING, "gzip"),
-                ];
-                (headers, Body::new(Chunks::new(VecDeque::from([b])))).into_response()
-            }
-        }),
-    );
-    let static_url = format!("{}/gzip", spawn(app).await);
+    // The same handler in a process of its own, as the exporter is.
+    let separate = spawn_static_process(&body);
+    let static_url = format!("{}/gzip", spawn(gzip_app(body)).await);
     // The exporter's `/-/healthy` (a constant answer) shows what any request
     // to that process costs, whatever the handler.
     let healthy_url = url.replace("/metrics", "/-/healthy");
     let (mut ours, mut theirs, mut healthy) = (Vec::new(), Vec::new(), Vec::new());
+    let mut apart = Vec::new();
     let mut size = 0;
     for i in 0..scale.scrapes + 3 {
         let t = Instant::now();
@@ -695,15 +695,28 @@ async fn gzip_against_static(scale: Scale, client: &reqwest::Client, url: &str) 
         let t = Instant::now();
         let _ = scrape_gzip(client, &healthy_url).await;
         let c = t.elapsed();
+        let d = match &separate {
+            Some((url, _, _)) => {
+                let t = Instant::now();
+                let _ = scrape_gzip(client, url).await;
+                Some(t.elapsed())
+            }
+            None => None,
+        };
         if i >= 3 {
             ours.push(a);
             theirs.push(b);
             healthy.push(c);
+            apart.extend(d);
         }
+    }
+    if let Some((_, child, file)) = separate {
+        stop_static_process(child, &file);
     }
     ours.sort();
     theirs.sort();
     healthy.sort();
+    apart.sort();
     let median = |v: &[Duration]| v[v.len() / 2];
     let p95 = |v: &[Duration]| v[v.len() * 95 / 100];
     println!(
@@ -721,6 +734,90 @@ async fn gzip_against_static(scale: Scale, client: &reqwest::Client, url: &str) 
         ms(p95(&theirs)),
         median(&ours).as_secs_f64() / median(&theirs).as_secs_f64().max(1e-9),
     );
+    if apart.is_empty() {
+        println!("  static handler in its own process: did not start");
+    } else {
+        println!(
+            "  static handler in its own process (one async worker, like the exporter), median / p95: {:.2} / {:.2} ms, exporter / it {:.2}",
+            ms(median(&apart)),
+            ms(p95(&apart)),
+            median(&ours).as_secs_f64() / median(&apart).as_secs_f64().max(1e-9),
+        );
+    }
+}
+
+/// The child's job: the static gzip handler in its own process, with the
+/// exporter's runtime shape (one async worker). It prints its address, and
+/// ends when its parent closes stdin or after 10 minutes.
+fn serve_static_file(file: &str) {
+    let body = Bytes::from(std::fs::read(file).expect("static body"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let base = spawn(gzip_app(body)).await;
+        println!("listening on {base}");
+        let stdin_closed = tokio::task::spawn_blocking(|| {
+            let mut sink = Vec::new();
+            let _ = std::io::stdin().read_to_end(&mut sink);
+        });
+        let _ = tokio::time::timeout(Duration::from_secs(600), stdin_closed).await;
+    });
+}
+
+/// A router serving `body` as a gzip `/metrics` answer on `/gzip`.
+fn gzip_app(body: Bytes) -> Router {
+    Router::new().route(
+        "/gzip",
+        get(move || {
+            let b = body.clone();
+            async move {
+                let headers = [
+                    (header::CONTENT_TYPE, CONTENT_TYPE),
+                    (header::CONTENT_ENCODING, "gzip"),
+                ];
+                (headers, Body::new(Chunks::new(VecDeque::from([b])))).into_response()
+            }
+        }),
+    )
+}
+
+/// The static handler in a child process serving `body`: its URL and the
+/// child, or `None` when it could not start.
+fn spawn_static_process(body: &[u8]) -> Option<(String, Child, std::path::PathBuf)> {
+    let file = std::env::temp_dir().join(format!("genesys-bench-static-{}.gz", std::process::id()));
+    std::fs::write(&file, body).ok()?;
+    let mut child = Command::new(std::env::current_exe().ok()?)
+        .env(STATIC_FILE_VAR, &file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .ok()?;
+    let mut line = String::new();
+    let mut out = std::io::BufReader::new(child.stdout.take()?);
+    std::io::BufRead::read_line(&mut out, &mut line).ok()?;
+    let base = line.split("listening on ").nth(1)?.trim().to_owned();
+    Some((format!("{base}/gzip"), child, file))
+}
+
+/// Stops the static child by closing its stdin, then by its pid.
+fn stop_static_process(mut child: Child, file: &std::path::Path) {
+    drop(child.stdin.take());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if let Ok(None) = child.try_wait() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_file(file);
 }
 
 fn cpu_seconds(pid: &str) -> f64 {
