@@ -5,4 +5,5 @@
 
 pub mod merge;
 pub mod message;
+pub mod socket;
 pub mod topics;
