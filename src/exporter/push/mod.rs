@@ -186,6 +186,8 @@ impl Hub {
 
     async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut sets = self.poller.queue_sets();
+        // A queue set installed before this task ran counts as a change.
+        sets.mark_changed();
         let (status_tx, mut status_rx) = mpsc::unbounded_channel();
         let ctx = Arc::new(SlotContext {
             poller: Arc::clone(&self.poller),
