@@ -7,7 +7,7 @@
 #     --build-arg GENESYS_EXPORTER_BRANCH="$(git branch --show-current)" -t genesys_exporter .
 #   docker run --rm -p 10321:10321 genesys_exporter --demo
 #
-# The build step is the project's own `cargo build --release --locked`; the
+# The build step is the project's own `cargo build --release --locked --features jemalloc`; the
 # .dockerignore keeps the context to the files that build needs.
 
 FROM rust:1.95-slim-bookworm AS build
@@ -25,7 +25,7 @@ ENV GENESYS_EXPORTER_REVISION=${GENESYS_EXPORTER_REVISION} \
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY benches ./benches
-RUN cargo build --release --locked --bin genesys_exporter \
+RUN cargo build --release --locked --features jemalloc --bin genesys_exporter \
     && install -D -m 0755 target/release/genesys_exporter /out/genesys_exporter
 
 FROM gcr.io/distroless/cc-debian12:nonroot

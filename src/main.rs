@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use genesys_exporter::cli::{self, Cli, Command};
 use genesys_exporter::{exporter, logging, report, simulator};
 
-/// The allocator (measured against glibc malloc: see benches/RESULTS-exporter.md).
+/// The allocator with `--features jemalloc` (measured against glibc malloc:
+/// see benches/RESULTS-exporter.md); without it, the system allocator.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
