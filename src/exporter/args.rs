@@ -49,6 +49,34 @@ pub struct ExporterArgs {
     )]
     pub observations_interval: String,
 
+    /// Where the real-time gauges come from: `push` (Notifications API WebSocket,
+    /// seeded and reconciled by REST) or `poll` (observations polled every
+    /// --poll.observations-interval).
+    #[arg(
+        long = "realtime.source",
+        env = "GENESYS_EXPORTER_REALTIME_SOURCE",
+        default_value = "push"
+    )]
+    pub realtime_source: String,
+
+    /// With push: how often a REST observations query replaces the pushed state,
+    /// so a lost event heals (30s–24h).
+    #[arg(
+        long = "realtime.reconcile-interval",
+        env = "GENESYS_EXPORTER_REALTIME_RECONCILE_INTERVAL",
+        default_value = "5m"
+    )]
+    pub realtime_reconcile_interval: String,
+
+    /// With push: a socket that sent nothing (heartbeat, pong or event) this long is
+    /// silent: its data is stale and a new channel replaces it (1s–10m).
+    #[arg(
+        long = "realtime.heartbeat-timeout",
+        env = "GENESYS_EXPORTER_REALTIME_HEARTBEAT_TIMEOUT",
+        default_value = "60s"
+    )]
+    pub realtime_heartbeat_timeout: String,
+
     /// How often the queue list (names, divisions, media settings) is refreshed (1s–1d).
     #[arg(
         long = "poll.queues-interval",

@@ -33,6 +33,10 @@ pub const ALIGN_RANGE: DurationRange = DurationRange::new(1, DAY);
 pub const STALENESS_RANGE: DurationRange = DurationRange::new(1, 7 * DAY);
 /// `--web.read-header-timeout` and `--web.idle-timeout`: 1s up to an hour.
 pub const WEB_TIMEOUT_RANGE: DurationRange = DurationRange::new(1, 3_600);
+/// `--realtime.reconcile-interval`: 30s up to a day.
+pub const RECONCILE_RANGE: DurationRange = DurationRange::new(30, DAY);
+/// `--realtime.heartbeat-timeout`: 1s up to 10 minutes.
+pub const HEARTBEAT_TIMEOUT_RANGE: DurationRange = DurationRange::new(1, 600);
 /// `--web.max-connections`.
 pub const MAX_CONNECTIONS_RANGE: std::ops::RangeInclusive<usize> = 2..=65_536;
 
@@ -98,6 +102,8 @@ pub struct Config {
     pub max_staleness: Duration,
     /// Which queues and media types are exported.
     pub filter: QueueFilter,
+    /// Where the real-time gauges come from.
+    pub realtime: RealtimeSettings,
     /// Which queue families are served (`--metrics.*`).
     pub families: FamilyFilter,
     /// Whether `--demo` was given.
@@ -117,6 +123,36 @@ pub struct PollIntervals {
     pub aggregates: Duration,
     /// Queue observations; `None` when turned off.
     pub observations: Option<Duration>,
+}
+
+/// Where the real-time gauges come from (`--realtime.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RealtimeSettings {
+    /// `--realtime.source`.
+    pub source: RealtimeSource,
+    /// `--realtime.reconcile-interval`.
+    pub reconcile: Duration,
+    /// `--realtime.heartbeat-timeout`.
+    pub heartbeat_timeout: Duration,
+}
+
+/// `--realtime.source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RealtimeSource {
+    /// Pushed over the Notifications API, polling when push cannot work.
+    Push,
+    /// Observations polled.
+    Poll,
+}
+
+impl RealtimeSource {
+    /// The `source` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RealtimeSource::Push => "push",
+            RealtimeSource::Poll => "poll",
+        }
+    }
 }
 
 /// Queue selection by name, division and media type.
@@ -185,6 +221,30 @@ impl Config {
             "MAX_STALENESS",
             STALENESS_RANGE,
         );
+        let reconcile = p.duration(
+            &args.realtime_reconcile_interval,
+            "--realtime.reconcile-interval",
+            "REALTIME_RECONCILE_INTERVAL",
+            RECONCILE_RANGE,
+        );
+        let heartbeat_timeout = p.duration(
+            &args.realtime_heartbeat_timeout,
+            "--realtime.heartbeat-timeout",
+            "REALTIME_HEARTBEAT_TIMEOUT",
+            HEARTBEAT_TIMEOUT_RANGE,
+        );
+        let source = match args.realtime_source.trim() {
+            "push" => Some(RealtimeSource::Push),
+            "poll" => Some(RealtimeSource::Poll),
+            other => {
+                p.fail(
+                    "--realtime.source",
+                    "REALTIME_SOURCE",
+                    format_args!("must be push or poll, got {other:?}"),
+                );
+                None
+            }
+        };
         let read_header_timeout = p.duration(
             &args.read_header_timeout,
             "--web.read-header-timeout",
@@ -277,6 +337,11 @@ impl Config {
                 exclude,
                 divisions: clean_list(&args.queues_division),
                 media_types: clean_list(&args.media_types),
+            },
+            realtime: RealtimeSettings {
+                source: source.ok_or_else(internal)?,
+                reconcile: reconcile.ok_or_else(internal)?,
+                heartbeat_timeout: heartbeat_timeout.ok_or_else(internal)?,
             },
             families: FamilyFilter::new(metrics_include, metrics_exclude),
             demo: args.demo,
@@ -647,6 +712,8 @@ mod tests {
             ("--max-staleness", "8d", "7d"),
             ("--web.read-header-timeout", "2h", "1h"),
             ("--web.idle-timeout", "61m", "1h"),
+            ("--realtime.reconcile-interval", "25h", "1d"),
+            ("--realtime.heartbeat-timeout", "11m", "10m"),
         ] {
             let errs = parse(&[flag, too_big]).expect_err(flag);
             assert_eq!(errs.len(), 1, "{errs:?}");
@@ -659,6 +726,31 @@ mod tests {
         }
         let errs = parse(&["--web.max-connections", "1"]).expect_err("cap");
         assert!(errs[0].starts_with("--web.max-connections (GENESYS_EXPORTER_WEB_MAX_CONNECTIONS)"));
+    }
+
+    /// The real-time source defaults to push with a 5 m reconcile and a 60 s
+    /// heartbeat timeout; poll is accepted, anything else names the flag, and
+    /// intervals below their range are refused.
+    #[test]
+    fn realtime_flags() {
+        let c = parse(&[]).expect("defaults");
+        assert_eq!(
+            c.realtime,
+            RealtimeSettings {
+                source: RealtimeSource::Push,
+                reconcile: Duration::from_secs(300),
+                heartbeat_timeout: Duration::from_secs(60),
+            }
+        );
+        let c = parse(&["--realtime.source", "poll"]).expect("poll");
+        assert_eq!(c.realtime.source, RealtimeSource::Poll);
+        let errs = parse(&["--realtime.source", "socket"]).expect_err("bad");
+        assert!(
+            errs[0].starts_with("--realtime.source (GENESYS_EXPORTER_REALTIME_SOURCE): must be"),
+            "{errs:?}"
+        );
+        assert!(parse(&["--realtime.reconcile-interval", "29s"]).is_err());
+        assert!(parse(&["--realtime.heartbeat-timeout", "0s"]).is_err());
     }
 
     /// Observations can be turned off with 0; windows get compact labels.

@@ -404,6 +404,45 @@ pub const AGGREGATES_FALLBACKS: Family = counter(
      --api.max-response-bytes) and that were asked again in chunks of queue ids; queries stay \
      chunked until the next queue-list refresh.",
 );
+/// `genesys_exporter_realtime_source`.
+pub const REALTIME_SOURCE: Family = gauge(
+    "genesys_exporter_realtime_source",
+    &["source"],
+    "Where the real-time gauges come from now: 1 for the active source (push: the \
+     Notifications API WebSocket; poll: observations polled), 0 for the other; both 0 when \
+     real-time gauges are off.",
+);
+/// `genesys_exporter_notification_channels`.
+pub const NOTIFICATION_CHANNELS: Family = gauge(
+    "genesys_exporter_notification_channels",
+    &[],
+    "Notification channels with a live WebSocket (one per 1,000 exported queues while push \
+     works).",
+);
+/// `genesys_exporter_notification_messages_total`.
+pub const NOTIFICATION_MESSAGES: Family = counter(
+    "genesys_exporter_notification_messages_total",
+    &["kind"],
+    "Messages received on notification WebSockets by kind: event (queue observations), \
+     heartbeat (heartbeats and pongs), system (socket_closing, subscription replies and other \
+     system topics), malformed (counted and skipped).",
+);
+/// `genesys_exporter_notification_reconnects_total`.
+pub const NOTIFICATION_RECONNECTS: Family = counter(
+    "genesys_exporter_notification_reconnects_total",
+    &["reason"],
+    "Notification channels replaced by a new one, by reason: socket_closing (notice from \
+     Genesys), channel_gone (404: expired or evicted), expiry (near its expiry time), silence \
+     (nothing received for --realtime.heartbeat-timeout), socket_error (the socket failed or \
+     closed).",
+);
+/// `genesys_exporter_notification_last_message_timestamp_seconds`.
+pub const NOTIFICATION_LAST_MESSAGE: Family = gauge(
+    "genesys_exporter_notification_last_message_timestamp_seconds",
+    &[],
+    "Unix time of the last message received on any notification WebSocket; 0 until the first \
+     one.",
+);
 /// `genesys_exporter_build_info`.
 pub const BUILD_INFO: Family = gauge(
     "genesys_exporter_build_info",
@@ -422,7 +461,7 @@ pub fn queue_families() -> impl Iterator<Item = &'static Family> {
 }
 
 /// The self-metric families, rendered per scrape.
-pub const SELF_FAMILIES: [&Family; 23] = [
+pub const SELF_FAMILIES: [&Family; 28] = [
     &UP,
     &LAST_SUCCESS,
     &POLL_DURATION,
@@ -446,6 +485,11 @@ pub const SELF_FAMILIES: [&Family; 23] = [
     &POLL_INTERVAL,
     &API_PLANNED,
     &AGGREGATES_FALLBACKS,
+    &REALTIME_SOURCE,
+    &NOTIFICATION_CHANNELS,
+    &NOTIFICATION_MESSAGES,
+    &NOTIFICATION_RECONNECTS,
+    &NOTIFICATION_LAST_MESSAGE,
 ];
 
 #[cfg(test)]

@@ -21,8 +21,9 @@
 //! - [`poller`]: the three polls; [`poll_loop`]: their schedule;
 //!   [`poll_error`]: why a poll failed; [`server`] + [`landing`]: HTTP;
 //!   [`listen`]: the listen addresses or systemd's sockets.
-//! - [`push`]: the pure core of pushed real-time gauges (topics, socket
-//!   messages, the merged state).
+//! - [`push`]: real-time gauges pushed over the Notifications API (topics,
+//!   socket messages, the merged state, the socket, channels and the switch
+//!   between push and polling).
 //! - [`check`]: `check-config`; [`demo`]: the embedded simulator for `--demo`.
 
 pub mod args;
@@ -146,8 +147,19 @@ where
             }
         }
     }
-    let poller = poller::Poller::new(client, Arc::new(config), shared, metrics);
-    let tasks = poller.spawn(stop_rx.clone());
+    let poller = poller::Poller::new(
+        client,
+        Arc::new(config),
+        Arc::clone(&shared),
+        Arc::clone(&metrics),
+    );
+    let mut tasks = poller.spawn(stop_rx.clone());
+    tasks.extend(push::Hub::spawn(
+        Arc::clone(&poller),
+        shared,
+        metrics,
+        stop_rx.clone(),
+    ));
 
     // A server that ends before shutdown is a failure that stops them all.
     let early = tokio::select! {

@@ -28,6 +28,7 @@ use super::org_wide::{asked_scope, Fallback, OrgWide};
 use super::planner::Planner;
 use super::poll_error::PollError;
 use super::poll_loop::{run_loop, Outcomes, PollCycle, Schedule};
+use super::push::Pushed;
 use super::realtime::{self, realtime_snapshot};
 use super::render::{self, Rendered};
 use super::selfmetrics::SelfMetrics;
@@ -93,6 +94,9 @@ pub struct Poller {
     planner: Planner,
     /// Whether aggregates queries may go org-wide.
     org_wide: OrgWide,
+    /// The merged real-time state pushed events update (seeded by every
+    /// observations answer).
+    pushed: Arc<Pushed>,
 }
 
 impl Poller {
@@ -132,6 +136,7 @@ impl Poller {
             split: std::sync::Mutex::new(BTreeSet::new()),
             planner,
             org_wide: OrgWide::default(),
+            pushed: Arc::new(Pushed::default()),
             config,
         });
         poller.replan(None);
@@ -486,24 +491,45 @@ impl Poller {
         }
     }
 
+    /// Polls the observations of every exported queue (with push: the
+    /// reconcile), replaces the merged pushed state with the answer and
+    /// publishes it.
     async fn poll_observations(&self) -> Result<(), PollError> {
         let ids = self.current_queues().ids();
+        let observations = self.observe_checked(&ids).await?;
+        let queried: BTreeSet<String> = ids.into_iter().collect();
+        self.pushed.seed_all(&observations, &queried);
+        self.publish_observations(observations, queried).await
+    }
+
+    /// The observations of `ids` as the poll serves them: refused metrics
+    /// dropped, bad values counted, served media learnt and kept.
+    pub async fn observe_checked(&self, ids: &[String]) -> Result<ObservationSnapshot, PollError> {
         let observations = if ids.is_empty() {
             ObservationSnapshot {
                 media: Vec::new(),
                 queues: Vec::new(),
             }
         } else {
-            self.observe(&ids).await?
+            self.observe(ids).await?
         };
         let bad = realtime::bad_groups(&observations);
         self.metrics.bad_api_values(PollKind::Observations, &bad);
         let grew = lock(&self.served).note_observations(&observations);
         self.refresh_served(grew).await?;
-        let observations = lock(&self.served).retain_observations(&observations);
+        Ok(lock(&self.served).retain_observations(&observations))
+    }
+
+    /// Renders and publishes the real-time part from `observations` about
+    /// the queues `queried`, under the same lock as every other part.
+    pub async fn publish_observations(
+        &self,
+        observations: ObservationSnapshot,
+        queried: BTreeSet<String>,
+    ) -> Result<(), PollError> {
         let entry = Arc::new(ObservationAnswer {
             observations,
-            queried: ids.into_iter().collect(),
+            queried: queried.into_iter().collect(),
             hidden: self.hidden(self.support.hidden_realtime_families()),
         });
         self.publish_with(
@@ -515,6 +541,32 @@ impl Poller {
             render_realtime,
         )
         .await
+    }
+
+    /// The merged pushed state.
+    pub fn pushed(&self) -> &Arc<Pushed> {
+        &self.pushed
+    }
+
+    /// The API client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The validated settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The exported queue set as it changes (`None` before the first listing).
+    pub fn queue_sets(&self) -> watch::Receiver<Option<Arc<QueueSet>>> {
+        self.queues.subscribe()
+    }
+
+    /// Switches how the real-time gauges are fed and plans again.
+    pub fn set_realtime(&self, realtime: Realtime) {
+        self.planner
+            .set_realtime(realtime, self.client.requests_per_minute());
     }
 
     /// Observes `ids`, dropping each metric the org refuses and retrying.

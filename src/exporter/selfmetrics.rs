@@ -14,9 +14,12 @@ use prometheus::{
 };
 
 use super::bad_values::{BadGroup, BadValueCounter};
+use super::config::RealtimeSource;
 use super::families::{self, Family};
 use super::metric_support::QueryKind;
 use super::poll_error::PollError;
+use super::push::message::KINDS;
+use super::push::plan::Reason;
 use super::state::PollKind;
 use crate::genesys::{ApiObserver, Endpoint, RateLimitReport, RetryReason};
 use crate::web::serve::{CloseObserver, CloseReason};
@@ -47,6 +50,11 @@ pub struct SelfMetrics {
     poll_interval: GaugeVec,
     api_planned: GaugeVec,
     aggregates_fallbacks: IntCounter,
+    realtime_source: GaugeVec,
+    notification_channels: IntGauge,
+    notification_messages: IntCounterVec,
+    notification_reconnects: IntCounterVec,
+    notification_last_message: Gauge,
 }
 
 fn opts(f: &Family) -> Opts {
@@ -115,6 +123,17 @@ impl SelfMetrics {
                 r,
                 IntCounter::with_opts(opts(&families::AGGREGATES_FALLBACKS)),
             ),
+            realtime_source: gauge_vec(&families::REALTIME_SOURCE),
+            notification_channels: register(
+                r,
+                IntGauge::with_opts(opts(&families::NOTIFICATION_CHANNELS)),
+            ),
+            notification_messages: counter_vec(&families::NOTIFICATION_MESSAGES),
+            notification_reconnects: counter_vec(&families::NOTIFICATION_RECONNECTS),
+            notification_last_message: register(
+                r,
+                Gauge::with_opts(opts(&families::NOTIFICATION_LAST_MESSAGE)),
+            ),
             registry: registry.clone(),
         };
         gauge_vec(&families::BUILD_INFO)
@@ -158,7 +177,58 @@ impl SelfMetrics {
                     .set(0.0);
             }
         }
+        for kind in KINDS {
+            metrics.notification_messages.with_label_values(&[kind]);
+        }
+        for reason in Reason::ALL {
+            metrics
+                .notification_reconnects
+                .with_label_values(&[reason.as_str()]);
+        }
+        metrics.set_realtime_source(None);
         metrics
+    }
+
+    /// Sets `genesys_exporter_realtime_source`: 1 for `active`, 0 for the
+    /// other; both 0 for `None` (real-time gauges off).
+    pub fn set_realtime_source(&self, active: Option<RealtimeSource>) {
+        for source in [RealtimeSource::Push, RealtimeSource::Poll] {
+            let on = active == Some(source);
+            self.realtime_source
+                .with_label_values(&[source.as_str()])
+                .set(if on { 1.0 } else { 0.0 });
+        }
+    }
+
+    /// Sets `genesys_exporter_notification_channels`.
+    pub fn set_notification_channels(&self, live: usize) {
+        self.notification_channels
+            .set(i64::try_from(live).unwrap_or(i64::MAX));
+    }
+
+    /// Counts a socket message of `kind` ([`KINDS`]) received now.
+    pub fn notification_message(&self, kind: &str) {
+        self.notification_messages.with_label_values(&[kind]).inc();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        self.notification_last_message.set(now);
+    }
+
+    /// Counts a channel replaced for `reason`.
+    pub fn notification_reconnect(&self, reason: Reason) {
+        self.notification_reconnects
+            .with_label_values(&[reason.as_str()])
+            .inc();
+    }
+
+    /// The live channels and the Unix time of the last message (0 = none yet).
+    pub fn notification_state(&self) -> (i64, f64) {
+        (
+            self.notification_channels.get(),
+            self.notification_last_message.get(),
+        )
     }
 
     /// Marks `metric` of `query` as refused by the org.

@@ -11,7 +11,7 @@
 //! [`Merged::snapshot`] turns the state back into an [`ObservationSnapshot`]
 //! through the REST decoder, so the real-time render path is the polled one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::message::{QueueEvent, Stats};
 use crate::exporter::bad_values::BadGroup;
@@ -85,6 +85,19 @@ impl Merged {
             }
             self.groups.insert((q.queue_id.clone(), None), g);
         }
+    }
+
+    /// Replaces the state of the queues in `queues` with a REST observations
+    /// answer about them; other queues keep theirs.
+    pub fn seed_queues(&mut self, snap: &ObservationSnapshot, queues: &BTreeSet<String>) {
+        let mut part = Merged::default();
+        part.seed(snap);
+        self.groups.retain(|(q, _), _| !queues.contains(q));
+        self.groups.extend(
+            part.groups
+                .into_iter()
+                .filter(|((q, _), _)| queues.contains(q)),
+        );
     }
 
     /// Applies one pushed event.
@@ -303,6 +316,26 @@ mod tests {
         assert_eq!(m.snapshot(0), snap);
         m.retain(|q| q != "q1");
         assert_eq!(m.snapshot(0), ObservationSnapshot::default());
+    }
+
+    /// Seeding some queues replaces theirs only.
+    #[test]
+    fn partial_seed() {
+        let (mut m, snap) = seeded();
+        let e = event(Some("chat"), &[("oWaiting", None, 1.0)]);
+        let mut other = e.clone();
+        other.queue_id = "q2".into();
+        m.apply(e);
+        m.apply(other);
+        m.seed_queues(&snap, &BTreeSet::from([String::from("q1")]));
+        let s = m.snapshot(0);
+        let media: Vec<(&str, &str)> = s
+            .media
+            .iter()
+            .map(|g| (g.queue_id.as_str(), g.media_type.as_str()))
+            .collect();
+        assert_eq!(media, [("q1", "voice"), ("q2", "chat")]);
+        assert_eq!(s.queues, snap.queues);
     }
 
     /// An event for a group never seen starts it.
