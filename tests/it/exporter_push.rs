@@ -538,15 +538,18 @@ async fn missing_topic_permission_falls_back_to_polling() {
     drop(child);
     assert!(polling(&samples), "still polling");
     let logs = logs.lock().expect("logs").clone();
+    // Warnings and errors about push: exactly one, saying why and what instead.
     let why: Vec<&str> = logs
         .lines()
-        .filter(|l| l.to_ascii_lowercase().contains("permission"))
+        .filter(|l| l.contains("level=warn") || l.contains("level=error"))
+        .filter(|l| l.to_ascii_lowercase().contains("push"))
         .collect();
     assert_eq!(why.len(), 1, "the reason is logged once:\n{logs}");
+    let line = why[0].to_ascii_lowercase();
+    assert!(line.contains("poll"), "says it polls instead: {line}");
     assert!(
-        why[0].contains("poll"),
-        "the line says it falls back to polling: {}",
-        why[0]
+        line.contains("topic") || line.contains("permission"),
+        "says why (the topics are refused): {line}"
     );
     assert!(!logs.contains(&d.client_secret), "secret in the log");
     sim.shutdown().await;
