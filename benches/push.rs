@@ -3,16 +3,20 @@
 //!
 //! 1. Latency: the release exporter binary with `--realtime.source push`
 //!    against the in-process simulator (200 busy queues, clock frozen). Each
-//!    change steps the simulator's clock by 2 s; a step after which some
+//!    change steps the simulator's clock by 2 s, at a moment spread evenly
+//!    over the simulator's once-a-second publishing; a step after which some
 //!    queue × media type has more interactions waiting (a new interaction
 //!    waiting, per the simulator's REST observations answer) is one sample:
 //!    the time from the step to `/metrics` (scraped every 10 ms) showing that
-//!    group's new `genesys_queue_waiting`. p50, p95 and max over 200 samples.
+//!    group's new `genesys_queue_waiting`. p50, p95 and max over 200 samples;
+//!    a socket of the benchmark's own on the same queues tells how much of it
+//!    is the simulator's publishing (at most once a second, as Genesys).
 //! 2. REST requests for real-time data at 2,000 queues (`real-org` preset),
 //!    counted at the simulator: with push, the setup (channels, subscriptions,
 //!    seed) and the cost of one reconcile (measured with reconciles every
 //!    30 s, then scaled to the 5 min default); with polling every 15 s, the
-//!    observations requests per poll × 240 an hour.
+//!    observations requests per poll × 240 an hour. `-- latency` or
+//!    `-- requests` runs one part.
 //!
 //! Every wait is bounded; a part that does not come up in time is reported
 //! as such.
@@ -20,6 +24,7 @@
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use genesys_exporter::simulator::{
@@ -47,8 +52,18 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(latency());
-    rt.block_on(requests());
+    // `cargo bench --bench push -- latency` (or `requests`) runs one part.
+    let args: Vec<String> = std::env::args().collect();
+    let only = |part: &str| {
+        let named = args.iter().any(|a| a == "latency" || a == "requests");
+        !named || args.iter().any(|a| a == part)
+    };
+    if only("latency") {
+        rt.block_on(latency());
+    }
+    if only("requests") {
+        rt.block_on(requests());
+    }
 }
 
 fn wall_ms() -> i64 {
@@ -284,14 +299,21 @@ async fn latency() {
         .map(|q| (q.id.clone(), q.name.clone()))
         .collect();
     let truth = Truth::new(&http, &sim.base_url()).await;
+    let watch = Watch::start(&truth, &ids).await;
     let mut before = truth.waiting(&ids).await;
     let (mut samples, mut timeouts, mut steps) = (Vec::new(), 0, 0);
+    let mut on_socket = Vec::new();
     let started = Instant::now();
     while samples.len() < SAMPLES
         && steps < MAX_STEPS
         && started.elapsed() < Duration::from_secs(1200)
     {
         steps += 1;
+        // Changes come at any moment, not in step with the simulator's
+        // once-a-second publishing: spread the step over a second
+        // (golden-ratio sequence, deterministic).
+        let phase = (steps as f64 * 0.618_033_988_75).fract();
+        tokio::time::sleep(Duration::from_secs_f64(phase)).await;
         let at = Instant::now();
         control.set_fixed_now(Some(control.now_ms() + STEP_MS));
         let after = truth.waiting(&ids).await;
@@ -315,11 +337,18 @@ async fn latency() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         match seen {
-            Some(d) => samples.push(d),
+            Some(d) => {
+                samples.push(d);
+                if let Some(t) = watch.arrival(&queue_id, &media, want, at) {
+                    on_socket.push(t);
+                }
+            }
             None => timeouts += 1,
         }
     }
+    watch.stop();
     samples.sort();
+    on_socket.sort();
     println!(
         "changes measured: {} ({} clock steps, {} not seen within {:?})",
         samples.len(),
@@ -333,8 +362,106 @@ async fn latency() {
         ms(percentile(&samples, 0.95)),
         ms(samples.last().copied().unwrap_or_default()),
     );
+    println!(
+        "of which the simulator's side (step → the event on a socket of the benchmark's own, \
+         {} samples): p50 {:.0} ms, p95 {:.0} ms; the rest is the exporter (socket → /metrics)",
+        on_socket.len(),
+        ms(percentile(&on_socket, 0.50)),
+        ms(percentile(&on_socket, 0.95)),
+    );
     exporter.stop();
     sim.shutdown().await;
+}
+
+/// The benchmark's own channel and socket on the same queues: when each
+/// group's `oWaiting` first took each value (to split the latency between
+/// the simulator's publishing and the exporter).
+struct Watch {
+    seen: Arc<Mutex<Seen>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// (queue id, media type) → (`oWaiting` count, when it first arrived).
+type Seen = BTreeMap<(String, String), (u64, Instant)>;
+
+impl Watch {
+    async fn start(truth: &Truth, ids: &[String]) -> Watch {
+        let channel: Value = truth
+            .http
+            .post(format!("{}/api/v2/notifications/channels", truth.base))
+            .bearer_auth(&truth.token)
+            .send()
+            .await
+            .expect("channel")
+            .json()
+            .await
+            .expect("channel json");
+        let id = channel["id"].as_str().expect("channel id");
+        let topics: Vec<Value> = ids
+            .iter()
+            .map(|q| json!({"id": format!("v2.analytics.queues.{q}.observations")}))
+            .collect();
+        truth
+            .http
+            .put(format!(
+                "{}/api/v2/notifications/channels/{id}/subscriptions",
+                truth.base
+            ))
+            .bearer_auth(&truth.token)
+            .json(&topics)
+            .send()
+            .await
+            .expect("subscribe");
+        let uri = channel["connectUri"].as_str().expect("connectUri");
+        let (mut ws, _) = tokio_tungstenite::connect_async(uri)
+            .await
+            .expect("benchmark socket");
+        let seen: Arc<Mutex<Seen>> = Arc::default();
+        let sink = Arc::clone(&seen);
+        let task = tokio::spawn(async move {
+            use futures_util::StreamExt;
+            while let Some(Ok(msg)) = ws.next().await {
+                let Ok(text) = msg.to_text() else { continue };
+                let Ok(v) = serde_json::from_str::<Value>(text) else {
+                    continue;
+                };
+                let body = &v["eventBody"];
+                let (Some(q), Some(m)) = (
+                    body["group"]["queueId"].as_str(),
+                    body["group"]["mediaType"].as_str(),
+                ) else {
+                    continue;
+                };
+                let waiting = body["data"][0]["metrics"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|d| d["metric"] == "oWaiting")
+                    .and_then(|d| d["stats"]["count"].as_u64());
+                if let Some(n) = waiting {
+                    let mut seen = sink.lock().unwrap_or_else(|p| p.into_inner());
+                    let entry = seen
+                        .entry((q.to_string(), m.to_string()))
+                        .or_insert((n, Instant::now()));
+                    if entry.0 != n {
+                        *entry = (n, Instant::now());
+                    }
+                }
+            }
+        });
+        Watch { seen, task }
+    }
+
+    /// How long after `at` the group's `oWaiting` arrived as `want`.
+    fn arrival(&self, queue: &str, media: &str, want: u64, at: Instant) -> Option<Duration> {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let (n, when) = seen.get(&(queue.to_string(), media.to_string()))?;
+        (*n == want && *when >= at).then(|| *when - at)
+    }
+
+    fn stop(self) {
+        self.task.abort();
+    }
 }
 
 /// Requests to the real-time endpoints since the last reset: (observations, notifications).

@@ -581,11 +581,6 @@ fn realtime_flags_name_themselves() {
             "--realtime.reconcile-interval",
         ),
         (
-            &["--realtime.reconcile-interval", "-1m"][..],
-            None,
-            "--realtime.reconcile-interval",
-        ),
-        (
             &["--realtime.heartbeat-timeout", "500ms"][..],
             None,
             "--realtime.heartbeat-timeout",
@@ -624,5 +619,37 @@ fn realtime_flags_name_themselves() {
     ] {
         let (code, stderr) = run(args, None);
         assert_eq!(code, Some(0), "{args:?}: {stderr}");
+    }
+}
+
+/// Like every duration flag, `--realtime.reconcile-interval -1m` (value as its
+/// own argument) reaches validation as `--realtime.reconcile-interval=-1m`
+/// does: one line naming the flag, exit code 2, the same line both ways.
+#[test]
+fn realtime_durations_take_a_leading_hyphen() {
+    for flag in [
+        "--realtime.reconcile-interval",
+        "--realtime.heartbeat-timeout",
+    ] {
+        let joined = format!("{flag}=-1m");
+        let mut lines = Vec::new();
+        for args in [vec![flag, "-1m"], vec![joined.as_str()]] {
+            let out = binary()
+                .args(["check-config", "--demo"])
+                .args(&args)
+                .output()
+                .expect("binary runs");
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            let got: Vec<String> = stderr
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert_eq!(got.len(), 1, "{args:?}: {stderr}");
+            assert!(got[0].contains(flag), "{args:?}: {stderr}");
+            lines.push(got);
+        }
+        assert_eq!(lines[0], lines[1], "{flag}: spaced and joined differ");
     }
 }
