@@ -40,9 +40,6 @@ use std::time::Duration;
 /// The longest interval the plan stretches to (the longest accepted poll interval).
 pub const MAX_INTERVAL: Duration = Duration::from_secs(86_400);
 
-/// Queue ids per request of a push reconcile (observations queried in chunks).
-pub const RECONCILE_CHUNK: usize = 200;
-
 /// How the real-time gauges are fed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Realtime {
@@ -152,8 +149,10 @@ impl Demand {
         let aggregates = aggregates_requests(org.queries, org.queues, chunk, wide);
         let realtime = match realtime {
             Realtime::Off => 0,
-            Realtime::Poll { .. } => chunks(org.queues, org.observations_chunk),
-            Realtime::Push { .. } => chunks(org.queues, RECONCILE_CHUNK),
+            // A reconcile is the same observations query as a poll.
+            Realtime::Poll { .. } | Realtime::Push { .. } => {
+                chunks(org.queues, org.observations_chunk)
+            }
         };
         Demand {
             queues: pages + lookback,

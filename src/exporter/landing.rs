@@ -1,12 +1,49 @@
-//! The `/` landing page: name, version, links and the last status of each poll.
+//! The `/` landing page: name, version, links, the last status of each poll
+//! and where the real-time gauges come from (source, live notification
+//! channels, age of the last socket message).
 
 use std::fmt::Write;
 use std::time::SystemTime;
 
+use super::selfmetrics::RealtimeView;
 use super::state::{Health, KindStatus, PollKind};
 
-/// Renders the landing page.
-pub fn page(telemetry_path: &str, status: &[KindStatus; 3], health: &Health) -> String {
+/// Renders the landing page at the current time.
+pub fn page(
+    telemetry_path: &str,
+    status: &[KindStatus; 3],
+    health: &Health,
+    realtime: &RealtimeView,
+) -> String {
+    page_at(telemetry_path, status, health, realtime, SystemTime::now())
+}
+
+/// One line on the real-time source as of `now`.
+fn realtime_line(view: &RealtimeView, now: SystemTime) -> String {
+    let age = view.last_message.map_or_else(
+        || String::from("none yet"),
+        |t| {
+            let secs = now.duration_since(t).unwrap_or_default().as_secs();
+            format!("{secs}s ago")
+        },
+    );
+    match view.source {
+        None => String::from("Real-time gauges: off."),
+        Some(source) => format!(
+            "Real-time gauges: {}; live notification channels: {}; last socket message: {age}.",
+            source.as_str(),
+            view.channels
+        ),
+    }
+}
+
+fn page_at(
+    telemetry_path: &str,
+    status: &[KindStatus; 3],
+    health: &Health,
+    realtime: &RealtimeView,
+    now: SystemTime,
+) -> String {
     let path = escape(telemetry_path);
     let mut rows = String::new();
     for ((kind, s), fresh) in PollKind::ALL.iter().zip(status).zip(health.fresh) {
@@ -43,11 +80,12 @@ pub fn page(telemetry_path: &str, status: &[KindStatus; 3], health: &Health) -> 
          <body><h1>Genesys Cloud exporter</h1>\n<p>Version {version}. Data is polled from the Genesys \
          Cloud API on a schedule and cached; scrapes never call the API. genesys_up = {up}.</p>\n\
          <ul><li><a href=\"{path}\">Metrics</a></li><li><a href=\"/-/healthy\">Health</a></li>\
-         <li><a href=\"/-/ready\">Readiness</a></li></ul>\n<table border=\"1\" cellpadding=\"4\">\
+         <li><a href=\"/-/ready\">Readiness</a></li></ul>\n<p>{realtime}</p>\n<table border=\"1\" cellpadding=\"4\">\
          <tr><th>poll</th><th>state</th><th>interval</th><th>last success (UTC)</th>\
          <th>last duration</th><th>last error</th></tr>{rows}</table>\n</body></html>\n",
         version = env!("CARGO_PKG_VERSION"),
         up = u8::from(health.up),
+        realtime = realtime_line(realtime, now),
     )
 }
 
@@ -67,6 +105,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exporter::config::RealtimeSource;
     use crate::exporter::poll_error::PollError;
     use std::time::Duration;
 
@@ -84,11 +123,37 @@ mod tests {
             up: false,
             fresh: [false; 3],
         };
-        let html = page("/metrics", &status, &health);
+        let view = RealtimeView {
+            source: None,
+            channels: 0,
+            last_message: None,
+        };
+        let html = page("/metrics", &status, &health, &view);
+        assert!(html.contains("<p>Real-time gauges: off.</p>"));
         assert!(html.contains("<a href=\"/metrics\">"));
         assert!(html.contains("<td>queues</td><td>pending</td><td>10m</td>"));
         assert!(html.contains("<td>aggregates</td><td>failing</td>"));
         assert!(html.contains("rendering failed: &lt;panicked&gt;"));
         assert!(html.contains("<td>observations</td><td>off</td>"));
+    }
+
+    /// The real-time line names the source, the live channels and the age
+    /// of the last message.
+    #[test]
+    fn shows_push_state() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let mut view = RealtimeView {
+            source: Some(RealtimeSource::Push),
+            channels: 2,
+            last_message: Some(now - Duration::from_secs(3)),
+        };
+        assert_eq!(
+            realtime_line(&view, now),
+            "Real-time gauges: push; live notification channels: 2; last socket message: 3s ago."
+        );
+        view.source = Some(RealtimeSource::Poll);
+        view.last_message = None;
+        assert!(realtime_line(&view, now)
+            .ends_with("poll; live notification channels: 2; last socket message: none yet."));
     }
 }

@@ -24,6 +24,17 @@ use super::state::PollKind;
 use crate::genesys::{ApiObserver, Endpoint, RateLimitReport, RetryReason};
 use crate::web::serve::{CloseObserver, CloseReason};
 
+/// What the landing page shows of the real-time source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RealtimeView {
+    /// The active source; `None` when real-time gauges are off.
+    pub source: Option<RealtimeSource>,
+    /// Channels with a live socket.
+    pub channels: i64,
+    /// When the last socket message arrived.
+    pub last_message: Option<SystemTime>,
+}
+
 /// Every self-metric, registered on one owned registry.
 #[derive(Debug)]
 pub struct SelfMetrics {
@@ -223,12 +234,19 @@ impl SelfMetrics {
             .inc();
     }
 
-    /// The live channels and the Unix time of the last message (0 = none yet).
-    pub fn notification_state(&self) -> (i64, f64) {
-        (
-            self.notification_channels.get(),
-            self.notification_last_message.get(),
-        )
+    /// The real-time source, live channels and last message, for the landing page.
+    pub fn realtime_view(&self) -> RealtimeView {
+        let on =
+            |s: RealtimeSource| self.realtime_source.with_label_values(&[s.as_str()]).get() > 0.0;
+        let source = [RealtimeSource::Push, RealtimeSource::Poll]
+            .into_iter()
+            .find(|s| on(*s));
+        let last = self.notification_last_message.get();
+        RealtimeView {
+            source,
+            channels: self.notification_channels.get(),
+            last_message: (last > 0.0).then(|| UNIX_EPOCH + Duration::from_secs_f64(last)),
+        }
     }
 
     /// Marks `metric` of `query` as refused by the org.

@@ -87,6 +87,7 @@ async fn landing_page(State(state): State<AppState>) -> Html<String> {
         &state.telemetry_path,
         &state.shared.status(),
         &health,
+        &state.metrics.realtime_view(),
     ))
 }
 

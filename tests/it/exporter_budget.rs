@@ -93,6 +93,9 @@ async fn budget_too_small_stretches_observations() {
         "30s",
         "--poll.observations-interval",
         "1s",
+        // The plan stretches polled observations.
+        "--realtime.source",
+        "poll",
     ])
     .env("GENESYS_CLIENT_SECRET", &d.client_secret);
     let started = Instant::now();

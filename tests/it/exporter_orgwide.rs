@@ -191,7 +191,9 @@ fn queries_for(windows: &[(String, i64, i64)]) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_wide_is_one_request_per_query() {
     let sim = start_roomy_sim(busy_org(Variants::default())).await;
-    let exporter = Exporter::start(ONCE, client(&sim, 100)).await;
+    // Counts the observations polls' requests: polled, not pushed.
+    let flags = [ONCE, &["--realtime.source", "poll"]].concat();
+    let exporter = Exporter::start(&flags, client(&sim, 100)).await;
     let (samples, bounds) = windows(&exporter.base, &["30m", "today"]).await;
     let control = sim.control();
     let queries = queries_for(&bounds);

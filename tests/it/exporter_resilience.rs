@@ -151,7 +151,8 @@ async fn outage_is_reported_and_recovered() {
     let control = sim.control();
     control.set_outage(true);
     let mut flags = FAST.to_vec();
-    flags.extend(["--max-staleness", "3s"]);
+    // Polled real-time gauges: a REST outage makes them stale too.
+    flags.extend(["--max-staleness", "3s", "--realtime.source", "poll"]);
     let exporter = Exporter::start(&flags, client_for(&sim)).await;
     let base = exporter.base.clone();
     let queue_series = |s: &[Sample]| {

@@ -12,6 +12,7 @@ mod exporter_e2e;
 mod exporter_metrics_filter;
 mod exporter_orgwide;
 mod exporter_push;
+mod exporter_push_smoke;
 mod exporter_resilience;
 mod exporter_web;
 mod hardening;

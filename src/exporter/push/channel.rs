@@ -83,6 +83,7 @@ pub async fn run_slot(
     let jitter = Jitter::default();
     let mut failures = 0u32;
     let mut current: Option<Live> = None;
+    let mut spare: Option<Channel> = None;
     loop {
         let wanted = queues.borrow_and_update().clone();
         if wanted.is_empty() {
@@ -90,7 +91,7 @@ pub async fn run_slot(
         }
         let live = match current.take() {
             Some(live) => live,
-            None => match setup(&ctx, index, &wanted).await {
+            None => match setup(&ctx, index, &wanted, &mut spare).await {
                 Ok(live) => {
                     seed(&ctx, &wanted).await;
                     let _ = ctx.status.send((index, SlotStatus::Live));
@@ -135,7 +136,7 @@ pub async fn run_slot(
             return;
         }
         // The new channel first, then the old one goes.
-        match setup(&ctx, index, &wanted).await {
+        match setup(&ctx, index, &wanted, &mut spare).await {
             Ok(new) => {
                 live.socket.close().await;
                 seed(&ctx, &wanted).await;
@@ -152,19 +153,34 @@ pub async fn run_slot(
     }
 }
 
-/// Creates a channel, subscribes the topics of `queues` and opens its socket.
+/// Creates a channel (or takes `spare`, one created by a setup that failed
+/// later), subscribes the topics of `queues` and opens its socket. A channel
+/// whose topics were refused is kept in `spare` for the next attempt, so
+/// retries do not pile up channels (Genesys evicts the oldest past 20).
 async fn setup(
     ctx: &SlotContext,
     index: usize,
     queues: &BTreeSet<String>,
+    spare: &mut Option<Channel>,
 ) -> Result<Live, Refusal> {
-    let client = ctx.poller.client();
-    let channel = client
-        .create_channel()
-        .await
-        .map_err(|e| Refusal::Channel(e.to_string()))?;
+    let channel = match spare.take() {
+        Some(channel) => channel,
+        None => ctx
+            .poller
+            .client()
+            .create_channel()
+            .await
+            .map_err(|e| Refusal::Channel(e.to_string()))?,
+    };
     let created_ms = now_ms();
-    subscribe(ctx, &channel, queues).await?;
+    match subscribe(ctx, &channel, queues).await {
+        Ok(()) => {}
+        Err(Subscribe::Failed(refusal)) => return Err(refusal),
+        Err(Subscribe::Dropped(refusal)) => {
+            *spare = Some(channel);
+            return Err(refusal);
+        }
+    }
     let socket = Socket::connect(&channel.connect_uri, ctx.heartbeat_timeout)
         .await
         .map_err(Refusal::Socket)?;
@@ -185,28 +201,44 @@ async fn setup(
     })
 }
 
+/// Why a subscription did not take.
+enum Subscribe {
+    /// The call failed (the channel may be gone).
+    Failed(Refusal),
+    /// Topics were dropped (no permission); the channel itself is fine.
+    Dropped(Refusal),
+}
+
+impl Subscribe {
+    fn refusal(self) -> Refusal {
+        match self {
+            Subscribe::Failed(r) | Subscribe::Dropped(r) => r,
+        }
+    }
+}
+
 /// Replaces the subscriptions of `channel` with the topics of `queues`;
 /// refused when any topic was dropped (no permission) or the call failed.
 async fn subscribe(
     ctx: &SlotContext,
     channel: &Channel,
     queues: &BTreeSet<String>,
-) -> Result<(), Refusal> {
+) -> Result<(), Subscribe> {
     let asked: Vec<String> = queues.iter().map(|q| topics::topic(q)).collect();
     let kept: BTreeSet<String> = ctx
         .poller
         .client()
         .subscribe(&channel.id, &asked)
         .await
-        .map_err(|e| Refusal::Subscription(e.to_string()))?
+        .map_err(|e| Subscribe::Failed(Refusal::Subscription(e.to_string())))?
         .into_iter()
         .collect();
     let held = asked.iter().filter(|t| kept.contains(*t)).count();
     if plan::subscription_refused(asked.len(), held) {
-        return Err(Refusal::Subscription(format!(
+        return Err(Subscribe::Dropped(Refusal::Subscription(format!(
             "{held} of {} queue topics accepted (is analytics:queueObservation:view granted?)",
             asked.len()
-        )));
+        ))));
     }
     Ok(())
 }
@@ -257,6 +289,7 @@ async fn serve(
                     return (live, Leave::Stop);
                 }
                 if let Err(refusal) = subscribe(ctx, &live.channel, &wanted).await {
+                    let refusal = refusal.refusal();
                     tracing::warn!(reason = %refusal, "subscribing the changed queue set failed");
                     return (live, Leave::Replace(Reason::SocketError));
                 }

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::budget::Realtime;
@@ -41,7 +41,8 @@ use merge::{Applied, Merged};
 use message::QueueEvent;
 use plan::Refusal;
 
-/// The real-time part is re-rendered at most this often from pushed events.
+/// The real-time part is re-rendered at most this often from pushed events
+/// (at once for the first change after a quiet interval).
 pub const RENDER_EVERY: Duration = Duration::from_secs(1);
 
 /// The merged pushed state, shared by the poller (which seeds it with every
@@ -54,6 +55,8 @@ pub struct Pushed {
     active: AtomicBool,
     /// Something changed since the last render.
     dirty: AtomicBool,
+    /// Woken when `dirty` is set.
+    changed: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -80,7 +83,23 @@ impl Pushed {
         let mut s = self.state();
         s.merged.seed_queues(snap, queues);
         s.seeded.extend(queues.iter().cloned());
+        drop(s);
+        self.mark();
+    }
+
+    /// Notes that the state changed since the last render.
+    fn mark(&self) {
         self.dirty.store(true, Ordering::SeqCst);
+        self.changed.notify_one();
+    }
+
+    /// Completes once something changed and `RENDER_EVERY` has passed since
+    /// `last`: a first change after a quiet second renders at once.
+    async fn render_due(&self, last: tokio::time::Instant) {
+        if !self.dirty.load(Ordering::SeqCst) {
+            self.changed.notified().await;
+        }
+        tokio::time::sleep_until(last + RENDER_EVERY).await;
     }
 
     /// Applies an event about a queue that has been seeded.
@@ -90,8 +109,9 @@ impl Pushed {
             return Applied::Same;
         }
         let applied = s.merged.apply(event);
+        drop(s);
         if applied == Applied::Changed {
-            self.dirty.store(true, Ordering::SeqCst);
+            self.mark();
         }
         applied
     }
@@ -166,6 +186,8 @@ impl Hub {
 
     async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut sets = self.poller.queue_sets();
+        // A queue set installed before this task ran counts as a change.
+        sets.mark_changed();
         let (status_tx, mut status_rx) = mpsc::unbounded_channel();
         let ctx = Arc::new(SlotContext {
             poller: Arc::clone(&self.poller),
@@ -176,8 +198,8 @@ impl Hub {
         });
         let mut slots: Vec<Slot> = Vec::new();
         let mut said_down = false;
-        let mut render = tokio::time::interval(RENDER_EVERY);
-        render.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let pushed = Arc::clone(self.poller.pushed());
+        let mut rendered = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 () = stopped(&mut stop) => break,
@@ -195,7 +217,8 @@ impl Hub {
                         slot.status = status;
                     }
                 }
-                _ = render.tick() => {
+                () = pushed.render_due(rendered) => {
+                    rendered = tokio::time::Instant::now();
                     self.render().await;
                     continue;
                 }
@@ -278,7 +301,7 @@ impl Hub {
         self.shared
             .confirm(PollKind::Observations, std::time::Instant::now());
         pushed.active.store(true, Ordering::SeqCst);
-        pushed.dirty.store(true, Ordering::SeqCst);
+        pushed.mark();
         self.poller.set_realtime(Realtime::Push {
             reconcile: self.settings.reconcile,
         });
@@ -370,6 +393,31 @@ mod tests {
         }
     }
 
+    /// A first change after a quiet second is due at once; the next one a
+    /// second after the previous render; nothing is due without a change.
+    #[tokio::test(start_paused = true)]
+    async fn render_pacing() {
+        use tokio::time::{timeout, Instant};
+        let p = Pushed::default();
+        let start = Instant::now();
+        let quiet = start - RENDER_EVERY;
+        assert!(
+            timeout(Duration::from_secs(5), p.render_due(quiet))
+                .await
+                .is_err(),
+            "no change, nothing due"
+        );
+        p.mark();
+        let t = Instant::now();
+        p.render_due(quiet).await;
+        assert_eq!(Instant::now(), t, "due at once");
+        p.take_changes(0);
+        p.mark();
+        let rendered = Instant::now();
+        p.render_due(rendered).await;
+        assert_eq!(Instant::now(), rendered + RENDER_EVERY);
+    }
+
     /// Events count only for seeded queues; a change marks the state for
     /// one render; removed queues are forgotten.
     #[test]
@@ -387,7 +435,7 @@ mod tests {
         p.retain(&set(&["q2"]));
         assert_eq!(p.apply(waiting(4.0)), Applied::Same, "forgotten");
         p.seed_all(&snap("q2", 2), &set(&["q2"]));
-        p.dirty.store(true, Ordering::SeqCst);
+        p.mark();
         let (s, seeded) = p.take_changes(0).expect("changed");
         assert_eq!((s.media.len(), seeded), (1, set(&["q2"])));
     }

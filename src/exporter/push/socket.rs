@@ -200,6 +200,104 @@ mod tests {
         assert!(tls().is_ok());
     }
 
+    /// A loopback WebSocket server: sends `script` (text, or a ping for
+    /// `"<ping>"`), then reads until the client goes, returning the text
+    /// frames it got and whether a pong came back.
+    async fn server(
+        script: Vec<&'static str>,
+        close: bool,
+    ) -> (String, tokio::task::JoinHandle<(Vec<String>, bool)>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let uri = format!(
+            "ws://{}/channels/c1?secret=x",
+            listener.local_addr().expect("addr")
+        );
+        let task = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.expect("accept");
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("upgrade");
+            for frame in script {
+                let f = if frame == "<ping>" {
+                    Frame::Ping(vec![1, 2].into())
+                } else {
+                    Frame::Text(frame.into())
+                };
+                ws.send(f).await.expect("send");
+            }
+            if close {
+                let _ = ws.close(None).await;
+            }
+            let (mut texts, mut pong) = (Vec::new(), false);
+            while let Some(Ok(f)) = ws.next().await {
+                match f {
+                    Frame::Text(t) => texts.push(t.as_str().to_string()),
+                    Frame::Pong(_) => pong = true,
+                    _ => {}
+                }
+            }
+            (texts, pong)
+        });
+        (uri, task)
+    }
+
+    /// Frames become messages; a server ping is answered; the client pings
+    /// on its own; a socket that then says nothing ends as silent.
+    #[tokio::test]
+    async fn messages_pings_and_silence() {
+        let heartbeat =
+            r#"{"topicName":"channel.metadata","eventBody":{"message":"WebSocket Heartbeat"}}"#;
+        let (uri, task) = server(vec![heartbeat, "<ping>", "not json"], false).await;
+        let mut socket = Socket::connect(&uri, Duration::from_millis(600))
+            .await
+            .expect("connects");
+        assert_eq!(socket.next().await, Ok(Message::Heartbeat));
+        assert_eq!(socket.next().await, Ok(Message::Malformed));
+        assert_eq!(socket.next().await, Err(SocketEnd::Silent));
+        drop(socket);
+        let (texts, pong) = task.await.expect("server");
+        assert!(pong, "the server's ping was answered");
+        assert!(
+            texts.iter().any(|t| t == r#"{"message":"ping"}"#),
+            "{texts:?}"
+        );
+    }
+
+    /// A server close ends the socket as closed.
+    #[tokio::test]
+    async fn server_close() {
+        let (uri, task) = server(Vec::new(), true).await;
+        let mut socket = Socket::connect(&uri, Duration::from_secs(60))
+            .await
+            .expect("connects");
+        assert_eq!(socket.next().await, Err(SocketEnd::Closed));
+        socket.close().await;
+        task.await.expect("server");
+    }
+
+    /// A refused upgrade names the status, not the query string.
+    #[tokio::test]
+    async fn refused_upgrade() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (mut tcp, _) = listener.accept().await.expect("accept");
+            let mut buf = [0u8; 1024];
+            let _ = tcp.read(&mut buf).await;
+            let _ = tcp
+                .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        });
+        let e = Socket::connect(&format!("ws://{addr}/c?secret=1"), Duration::from_secs(5))
+            .await
+            .expect_err("refused");
+        assert!(e.contains("HTTP 404"), "{e}");
+        assert!(!e.contains("secret"), "{e}");
+    }
+
     /// A URI of another scheme is refused before any I/O, naming no query.
     #[tokio::test]
     async fn other_schemes_refused() {
