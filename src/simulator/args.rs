@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::config::{
     EmptyResults, ExpiredTokenCode, LongestMode, NotifyConfig, NotifyStyle, SimClient, SimConfig,
-    SlOptions,
+    SlOptions, DEFAULT_TOPIC_PERMISSION,
 };
 use super::profile::TrafficProfile;
 use super::variants::VariantFlags;
@@ -162,6 +162,10 @@ pub struct SimulateFlags {
     /// Share (0..1) of queue observation events silently lost.
     #[arg(long = "notify-drop-rate", env = "GENESYS_SIMULATOR_NOTIFY_DROP_RATE", default_value_t = 0.0, value_parser = parse_rate)]
     pub notify_drop_rate: f64,
+    /// Permission queue observation topics need (`domain:entity:action`); another
+    /// than the REST observations permission lets a client poll but not subscribe.
+    #[arg(long = "topic-permission", env = "GENESYS_SIMULATOR_TOPIC_PERMISSION", default_value = DEFAULT_TOPIC_PERMISSION, value_parser = parse_permission)]
+    pub topic_permission: String,
     /// The ways a real org may answer differently (`--preset real-org` and its parts).
     #[command(flatten)]
     pub variants: VariantFlags,
@@ -206,6 +210,7 @@ impl SimulateFlags {
                 closing_notice: self.notify_closing_notice,
                 style: self.notify_style,
                 drop_rate: self.notify_drop_rate,
+                topic_permission: self.topic_permission.clone(),
             },
             ..SimConfig::default()
         }
@@ -216,6 +221,22 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
         _ => Err(format!("{s:?} is not a share between 0 and 1")),
+    }
+}
+
+/// A permission name: three non-empty `:`-separated parts of letters, digits and `_`.
+fn parse_permission(s: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let well_formed = parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    if well_formed {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a permission like domain:entity:action"
+        ))
     }
 }
 
@@ -290,6 +311,7 @@ mod tests {
             "--notify-closing-notice=0s",
             "--notify-style=changed",
             "--notify-drop-rate=0.25",
+            "--topic-permission=notifications:queueTopic:view",
         ])
         .expect("valid flags");
         assert_eq!(c.notify.channel_ttl, Duration::from_secs(7200));
@@ -298,6 +320,7 @@ mod tests {
         assert_eq!(c.notify.closing_notice, Duration::ZERO);
         assert_eq!(c.notify.style, NotifyStyle::Changed);
         assert_eq!(c.notify.drop_rate, 0.25);
+        assert_eq!(c.notify.topic_permission, "notifications:queueTopic:view");
         let d = parse(&[]).expect("defaults");
         assert_eq!(d.notify, NotifyConfig::default());
         for (bad, flag) in [
@@ -306,6 +329,8 @@ mod tests {
             ("--notify-close-after=8d", "--notify-close-after"),
             ("--notify-closing-notice=2h", "--notify-closing-notice"),
             ("--notify-drop-rate=1.5", "--notify-drop-rate"),
+            ("--topic-permission=admin", "--topic-permission"),
+            ("--topic-permission=a::b", "--topic-permission"),
         ] {
             let err = parse(&[bad]).expect_err(bad);
             assert!(err.contains(flag), "{bad}: {err}");

@@ -147,7 +147,15 @@ pub struct NotifyConfig {
     pub style: NotifyStyle,
     /// Share (0–1) of queue events silently lost.
     pub drop_rate: f64,
+    /// Permission a queue observation topic needs. Genesys's is INFERRED to be
+    /// the REST observations permission ([`DEFAULT_TOPIC_PERMISSION`]); another
+    /// name models an org where a client may poll but not subscribe.
+    pub topic_permission: String,
 }
+
+/// The permission queue observation topics need by default: the one the REST
+/// observations query needs (notifications notes §2, INFERRED).
+pub const DEFAULT_TOPIC_PERMISSION: &str = "analytics:queueObservation:view";
 
 impl Default for NotifyConfig {
     fn default() -> Self {
@@ -158,6 +166,7 @@ impl Default for NotifyConfig {
             closing_notice: Duration::from_secs(60),
             style: NotifyStyle::Full,
             drop_rate: 0.0,
+            topic_permission: DEFAULT_TOPIC_PERMISSION.to_string(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Runtime knobs shared by the server and tests: faults, latency, outage,
-//! clock, queue removal, extra OAuth clients, request counters and the most
-//! recent request bodies of the query endpoints.
+//! clock, queue removal, extra OAuth clients, request counters, the most
+//! recent request bodies of the query endpoints, and the notification
+//! channels (listed, and their sockets killed).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,6 +76,8 @@ pub(crate) struct Shared {
     /// The last [`RECENT_BODIES`] bodies per query endpoint.
     recent: Mutex<HashMap<SimEndpoint, VecDeque<Vec<u8>>>>,
     pub notify: Mutex<Channels>,
+    /// Bumped by [`Control::kill_sockets`]; every socket watches it.
+    kills: tokio::sync::watch::Sender<u64>,
 }
 
 impl Shared {
@@ -97,6 +100,7 @@ impl Shared {
             counts: Default::default(),
             recent: Mutex::new(HashMap::new()),
             notify: Mutex::new(Channels::default()),
+            kills: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -110,6 +114,11 @@ impl Shared {
 
     pub fn notify(&self) -> MutexGuard<'_, Channels> {
         self.notify.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A receiver that changes whenever the open sockets are to be killed.
+    pub fn kill_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.kills.subscribe()
     }
 
     pub fn count(&self, e: SimEndpoint) {
@@ -140,6 +149,17 @@ impl Shared {
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0)
     }
+}
+
+/// One notification channel as [`Control::channels_of`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelInfo {
+    /// Channel id.
+    pub id: String,
+    /// Subscribed topics, in subscription order.
+    pub topics: Vec<String>,
+    /// Whether a WebSocket is connected to it now.
+    pub connected: bool,
 }
 
 /// Runtime knobs for tests; a cheap clone. Changes apply to the next request.
@@ -227,5 +247,29 @@ impl Control {
     /// The simulator's current time, epoch ms.
     pub fn now_ms(&self) -> i64 {
         self.shared.now_ms()
+    }
+
+    /// The live (not expired, not evicted) channels of an OAuth client, oldest first.
+    pub fn channels_of(&self, client_id: &str) -> Vec<ChannelInfo> {
+        let now = std::time::Instant::now();
+        self.shared
+            .notify()
+            .of_client(client_id, now)
+            .into_iter()
+            .map(|c| ChannelInfo {
+                id: c.id.clone(),
+                topics: c.topics.clone(),
+                connected: c.socket.is_some(),
+            })
+            .collect()
+    }
+
+    /// Drops every open notification socket abruptly, as a network failure
+    /// would: no close frame, no message first. The channels themselves live
+    /// on. Returns how many sockets were connected.
+    pub fn kill_sockets(&self) -> usize {
+        let connected = self.shared.notify().connected();
+        self.shared.kills.send_modify(|n| *n += 1);
+        connected
     }
 }

@@ -50,9 +50,9 @@ pub mod variants;
 pub use args::{SimulateArgs, SimulateFlags};
 pub use config::{
     EmptyResults, ExpiredTokenCode, LongestMode, NotifyConfig, NotifyStyle, SimClient, SimConfig,
-    SlOptions, ALL_PERMISSIONS,
+    SlOptions, ALL_PERMISSIONS, DEFAULT_TOPIC_PERMISSION,
 };
-pub use control::{Control, Fault, SimEndpoint};
+pub use control::{ChannelInfo, Control, Fault, SimEndpoint};
 pub use conversation::{Conversation, Event};
 pub use notify::{MAX_CHANNELS_PER_CLIENT, MAX_TOPICS_PER_CHANNEL};
 pub use org::{OrgModel, SimMedia, SimQueue};

@@ -23,7 +23,7 @@ use super::auth::{correlation_id, Admission};
 use super::catalog::{AGGREGATE_METRICS, OBSERVATION_DETAIL_METRICS, OBSERVATION_METRICS};
 use super::control::{Control, Fault, Shared, SimEndpoint};
 use super::errors::ApiError;
-use super::notify::rest::{self as notify_rest, Caller, OBSERVATION_PERMISSION};
+use super::notify::rest::{self as notify_rest, Caller};
 use super::notify::socket as notify_socket;
 use super::observations::{self, ObsOptions};
 use super::org::OrgModel;
@@ -397,7 +397,8 @@ fn notifications(
     let (client, observe) = {
         let auth = shared.auth();
         let client = auth.client_of(token).unwrap_or_default().to_string();
-        (client, auth.permitted(token, OBSERVATION_PERMISSION))
+        let topic_permission = &shared.config.notify.topic_permission;
+        (client, auth.permitted(token, topic_permission))
     };
     let caller = Caller {
         client: &client,

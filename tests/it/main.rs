@@ -11,6 +11,7 @@ mod exporter_cli;
 mod exporter_e2e;
 mod exporter_metrics_filter;
 mod exporter_orgwide;
+mod exporter_push;
 mod exporter_push_smoke;
 mod exporter_resilience;
 mod exporter_web;

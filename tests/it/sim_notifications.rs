@@ -571,3 +571,226 @@ async fn channel_calls_are_rate_limited() {
     assert_eq!(limited.status, 429, "{}", limited.text);
     assert!(!limited.header("retry-after").is_empty());
 }
+
+/// With `--topic-permission` naming a permission the demo client lacks, the
+/// client may still poll observations over REST but not subscribe: a REST
+/// subscription gets 403 naming that permission (skipped with
+/// `ignoreErrors=true`), a socket-side subscribe gets `result` "403"; a client
+/// granted that permission subscribes.
+#[tokio::test]
+async fn topic_permission_other_than_rest_observations() {
+    const TOPIC_PERMISSION: &str = "notifications:queueTopic:view";
+    let sim = frozen(NotifyConfig {
+        topic_permission: TOPIC_PERMISSION.to_string(),
+        ..NotifyConfig::default()
+    })
+    .await;
+    let token = sim.token().await;
+    let q = sim.handle.model().queues()[0].id.clone();
+    let polled = rest_truth(&sim, &token, std::slice::from_ref(&q)).await;
+    assert!(!polled.is_empty(), "REST observations still answer");
+    let ch = create_channel(&sim, &token).await;
+    let path = format!(
+        "{CHANNELS}/{}/subscriptions",
+        ch["id"].as_str().expect("id")
+    );
+    let body = json!([{"id": topic(&q)}]);
+    let denied = sim
+        .call(Method::POST, &path, Some(&token), Some(&body))
+        .await;
+    assert_error(&denied, 403, "missing.any.permissions", TOPIC_PERMISSION);
+    let lenient = format!("{path}?ignoreErrors=true");
+    let skipped = sim
+        .call(Method::POST, &lenient, Some(&token), Some(&body))
+        .await;
+    assert_eq!(skipped.status, 200, "{}", skipped.text);
+    assert!(ids_of(&skipped.body).is_empty());
+    let mut ws = connect_socket(ch["connectUri"].as_str().expect("uri")).await;
+    send_json(
+        &mut ws,
+        &json!({"message": "subscribe", "topics": [topic(&q)], "correlationId": "c-2"}),
+    )
+    .await;
+    match next_non_heartbeat(&mut ws).await {
+        Received::Json(v) => {
+            assert_eq!(v["result"], "403", "{v}");
+            assert!(v["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(TOPIC_PERMISSION));
+        }
+        Received::Closed => panic!("closed"),
+    }
+    let _ = ws.close(None).await;
+    let granted = [
+        "routing:queue:view",
+        "analytics:queueObservation:view",
+        TOPIC_PERMISSION,
+    ];
+    sim.handle.control().add_client("sub", "pw", &granted);
+    let sub_token = sim.token_for("sub", "pw").await;
+    let own = create_channel(&sim, &sub_token).await;
+    let own_path = format!(
+        "{CHANNELS}/{}/subscriptions",
+        own["id"].as_str().expect("id")
+    );
+    let listed = subscribe(
+        &sim,
+        &sub_token,
+        own["id"].as_str().expect("id"),
+        &[topic(&q)],
+    )
+    .await;
+    assert_eq!(ids_of(&listed), vec![topic(&q)], "{own_path}");
+    sim.handle.shutdown().await;
+}
+
+/// `--topic-permission` also reads `GENESYS_SIMULATOR_TOPIC_PERMISSION`, and a
+/// malformed name there is refused (exit 2) by an error naming the flag.
+#[test]
+fn topic_permission_variable_is_checked() {
+    use std::io::Read;
+    let mut child = crate::util::exporter::binary()
+        .args(["simulate", "--listen", "127.0.0.1:0"])
+        .env("GENESYS_SIMULATOR_TOPIC_PERMISSION", "admin")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut code = None;
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            code = status.code();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if code.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the simulator started despite a malformed variable");
+    }
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr text");
+    assert_eq!(code, Some(2), "{stderr}");
+    let first = stderr.lines().next().unwrap_or("");
+    assert!(
+        first.contains("--topic-permission") && first.contains("\"admin\""),
+        "{stderr}"
+    );
+}
+
+/// `kill_sockets` drops every open socket with no close frame (the client sees
+/// the stream end or an error, never a Close message); the channel lives on,
+/// listed as unconnected, and a new socket on it gets the full state again.
+#[tokio::test]
+async fn killed_socket_ends_without_a_close_frame() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let sim = frozen(NotifyConfig::default()).await;
+    let token = sim.token().await;
+    let (ids, ch) = subscribed_to_all(&sim, &token).await;
+    let uri = ch["connectUri"].as_str().expect("uri");
+    let groups = rest_truth(&sim, &token, &ids).await.len();
+    let mut ws = connect_socket(uri).await;
+    events_by_group(&mut ws, groups).await;
+    let control = sim.handle.control();
+    let listed = control.channels_of("demo-client");
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].connected);
+    assert_eq!(listed[0].topics.len(), ids.len());
+    assert_eq!(control.kill_sockets(), 1);
+    let mut ended = false;
+    for _ in 0..50 {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("the killed socket ends within 10 s");
+        match next {
+            None | Some(Err(_)) => {
+                ended = true;
+                break;
+            }
+            Some(Ok(Message::Close(f))) => panic!("a close frame was sent: {f:?}"),
+            Some(Ok(_)) => {}
+        }
+    }
+    assert!(ended, "the socket ended");
+    let head = format!("{CHANNELS}/{}", ch["id"].as_str().expect("id"));
+    assert_eq!(
+        sim.call(Method::HEAD, &head, Some(&token), None)
+            .await
+            .status,
+        200
+    );
+    let mut unconnected = false;
+    for _ in 0..50 {
+        if control
+            .channels_of("demo-client")
+            .iter()
+            .all(|c| !c.connected)
+        {
+            unconnected = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(unconnected, "the channel is listed as unconnected");
+    let mut again = connect_socket(uri).await;
+    events_by_group(&mut again, groups).await;
+    let _ = again.close(None).await;
+    sim.handle.shutdown().await;
+}
+
+/// A queue removed from the org is in neither the queue list nor the
+/// observations answer; restored, it is in both, and a socket subscribed to its
+/// topic gets its events, equal to the REST answer.
+#[tokio::test]
+async fn restored_queue_is_listed_observed_and_published() {
+    let sim = frozen(NotifyConfig::default()).await;
+    let token = sim.token().await;
+    let all: Vec<String> = sim
+        .handle
+        .model()
+        .queues()
+        .iter()
+        .map(|q| q.id.clone())
+        .collect();
+    let q = all[0].clone();
+    let control = sim.handle.control();
+    control.remove_queue(&q);
+    let listed = |r: &crate::util::sim::Reply| -> Vec<String> {
+        r.body["entities"]
+            .as_array()
+            .expect("entities")
+            .iter()
+            .map(|e| e["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    let page = "/api/v2/routing/queues?pageSize=500";
+    assert!(!listed(&sim.get(page, Some(&token)).await).contains(&q));
+    assert!(rest_truth(&sim, &token, std::slice::from_ref(&q))
+        .await
+        .is_empty());
+    let ch = create_channel(&sim, &token).await;
+    subscribe(&sim, &token, ch["id"].as_str().expect("id"), &[topic(&q)]).await;
+    control.restore_queue(&q);
+    assert!(listed(&sim.get(page, Some(&token)).await).contains(&q));
+    let truth = rest_truth(&sim, &token, std::slice::from_ref(&q)).await;
+    assert!(!truth.is_empty());
+    let mut ws = connect_socket(ch["connectUri"].as_str().expect("uri")).await;
+    let events = events_by_group(&mut ws, truth.len()).await;
+    for (group, want) in &truth {
+        assert_eq!(
+            &keyed(&events[group]["data"][0]["metrics"]),
+            want,
+            "{group}"
+        );
+    }
+    let _ = ws.close(None).await;
+    sim.handle.shutdown().await;
+}

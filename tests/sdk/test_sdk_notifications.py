@@ -119,3 +119,75 @@ def test_every_event_parses_as_the_sdk_notification_model(frozen):
     assert heartbeats >= 8, "heartbeats at the configured interval"
     assert {q for q, _ in groups} == set(ids), "every subscribed queue published"
     assert any(m is None for _, m in groups) and any(m for _, m in groups)
+
+
+def event_problems(body):
+    """Strict contract problems of one queue event body, after an SDK deserialization."""
+    problems = check_json(body, "StatEventQueueTopicStatsNotification")
+    ApiClient().deserialize(_Body(json.dumps(body)), "StatEventQueueTopicStatsNotification")
+    return problems
+
+
+def test_changed_style_events_parse_as_the_sdk_notification_model(start_simulator):
+    """With `--notify-style changed` and live traffic, the first event of a group and every later
+    one (only the metrics that changed, a vanished count as 0) parse strictly as
+    StatEventQueueTopicStatsNotification, and later events do come."""
+    sim = start_simulator(**{"--notify-style": "changed", "--traffic-scale": "5",
+                             "--traffic-profile": "flat", "--heartbeat-interval": "300ms"})
+    client = sim.client()
+    api = NotificationsApi(client)
+    ids = [q.id for q in all_queues(client)]
+    channel = api.post_notifications_channels()
+    api.post_notifications_channel_subscriptions(channel.id, topics(ids))
+    seen, later = set(), 0
+    with connect(channel.connect_uri, open_timeout=RECV_TIMEOUT_S) as ws:
+        deadline = time.monotonic() + 30
+        for _ in range(MAX_MESSAGES * 4):
+            if later >= 20 or time.monotonic() > deadline:
+                break
+            message = json.loads(ws.recv(timeout=RECV_TIMEOUT_S))
+            if message.get("topicName") == "channel.metadata":
+                continue
+            body = message["eventBody"]
+            problems = event_problems(body)
+            assert not problems, "event contract mismatches:\n  " + "\n  ".join(problems)
+            group = (body["group"]["queueId"], body["group"].get("mediaType"))
+            if group in seen:
+                later += 1
+            seen.add(group)
+    assert later >= 20, f"only {later} change events after the first state in 30 s"
+
+
+def test_system_and_metadata_messages_match_the_sdk_models(start_simulator):
+    """`v2.system.socket_closing` (sent before a scheduled close) parses strictly as the SDK's
+    SystemMessageSystemMessage, the model the official SDKs' notification handlers bind to that
+    topic; heartbeats and the pong carry only a `message`; the socket then closes."""
+    sim = start_simulator(**{"--fixed-now": FROZEN["--fixed-now"], "--heartbeat-interval": "300ms",
+                             "--notify-close-after": "2s", "--notify-closing-notice": "1s"})
+    client = sim.client()
+    channel = NotificationsApi(client).post_notifications_channels()
+    closing, metadata = [], []
+    with connect(channel.connect_uri, open_timeout=RECV_TIMEOUT_S) as ws:
+        ws.send(json.dumps({"message": "ping"}))
+        closed = False
+        for _ in range(MAX_MESSAGES):
+            try:
+                message = json.loads(ws.recv(timeout=RECV_TIMEOUT_S))
+            except Exception:  # the scheduled close ends the socket
+                closed = True
+                break
+            if message.get("topicName") == "v2.system.socket_closing":
+                closing.append(message)
+            elif message.get("topicName") == "channel.metadata":
+                metadata.append(message["eventBody"])
+    assert closed, "the socket closed after --notify-close-after"
+    assert len(closing) == 1, "one socket_closing notice before the close"
+    body = closing[0]["eventBody"]
+    problems = check_json(body, "SystemMessageSystemMessage")
+    assert not problems, "socket_closing contract mismatches:\n  " + "\n  ".join(problems)
+    parsed = ApiClient().deserialize(_Body(json.dumps(body)), "SystemMessageSystemMessage")
+    assert parsed.message
+    assert closing[0]["version"] == "2"
+    assert {"message": "pong"} in metadata
+    assert {"message": "WebSocket Heartbeat"} in metadata
+    assert all(set(m) == {"message"} for m in metadata)

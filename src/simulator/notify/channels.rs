@@ -170,6 +170,14 @@ impl Channels {
         Some(self.sockets)
     }
 
+    /// How many channels have a socket connected.
+    pub fn connected(&self) -> usize {
+        self.channels
+            .values()
+            .filter(|c| c.socket.is_some())
+            .count()
+    }
+
     /// Marks socket `generation` of channel `id` as gone (no-op when superseded).
     pub fn disconnect(&mut self, id: &str, generation: u64) {
         if let Some(c) = self.channels.get_mut(id) {

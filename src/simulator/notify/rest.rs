@@ -14,9 +14,6 @@ use super::super::urlenc::parse_pairs;
 use super::channels::{Channel, Owner, SubscribeError, MAX_TOPICS_PER_CHANNEL};
 use super::events::queue_of_topic;
 
-/// Permission a queue observation topic needs (notifications notes §2, INFERRED).
-pub const OBSERVATION_PERMISSION: &str = "analytics:queueObservation:view";
-
 const CHANNELS: &str = "/api/v2/notifications/channels";
 
 /// Whether `path` belongs to the Notifications API.
@@ -32,7 +29,8 @@ pub struct Caller<'a> {
     pub client: &'a str,
     /// Bearer token.
     pub token: &'a str,
-    /// Whether the caller holds [`OBSERVATION_PERMISSION`].
+    /// Whether the caller holds the permission queue topics need
+    /// (`NotifyConfig::topic_permission`).
     pub observe: bool,
 }
 
@@ -131,7 +129,8 @@ pub fn answer(
         Method::PUT => (parse_topics(body)?, true),
         _ => return Err(ApiError::method_not_allowed()),
     };
-    let topics = check_topics(topics, caller.observe, ignore_errors)?;
+    let permission = &shared.config.notify.topic_permission;
+    let topics = check_topics(topics, caller.observe, permission, ignore_errors)?;
     match reg.subscribe(id, &topics, replace, now, now_ms, ttl) {
         Ok(_) if *method == Method::DELETE => Ok(None),
         Ok(c) => Ok(Some(topics_body(c))),
@@ -148,10 +147,12 @@ pub fn too_many_topics(n: usize) -> ApiError {
 }
 
 /// Keeps the topics the caller may subscribe to: an unknown topic is a 400 and
-/// a queue topic without the permission a 403, unless `ignore_errors` skips them.
+/// a queue topic without `permission` (which the caller holds when `observe`)
+/// a 403 naming it, unless `ignore_errors` skips them.
 pub fn check_topics(
     topics: Vec<String>,
     observe: bool,
+    permission: &str,
     ignore_errors: bool,
 ) -> Result<Vec<String>, ApiError> {
     let mut kept = Vec::with_capacity(topics.len());
@@ -159,7 +160,7 @@ pub fn check_topics(
         let err = if queue_of_topic(&t).is_none() {
             Some(ApiError::bad_request(format!("Invalid topic: {t}")))
         } else if !observe {
-            Some(ApiError::missing_permission(OBSERVATION_PERMISSION))
+            Some(ApiError::missing_permission(permission))
         } else {
             None
         };

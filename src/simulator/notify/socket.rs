@@ -1,7 +1,8 @@
 //! The WebSocket at a channel's `connectUri` (notifications notes §3–§4): one
 //! socket per channel, `ping` → `pong`, socket-side `subscribe`, heartbeats,
-//! a scheduled close with `v2.system.socket_closing` first, and queue
-//! observation events at most once per second per group when something changed.
+//! a scheduled close with `v2.system.socket_closing` first, an abrupt drop
+//! without a close frame (`Control::kill_sockets`), and queue observation
+//! events at most once per second per group when something changed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,6 +52,8 @@ enum End {
     Gone,
     /// Close the socket from our side.
     Close,
+    /// Drop the connection without a close frame.
+    Killed,
 }
 
 async fn send(socket: &mut WebSocket, v: &Value) -> Result<(), End> {
@@ -66,8 +69,12 @@ async fn serve(shared: Arc<Shared>, id: String, mut socket: WebSocket) {
     };
     let end = run(&shared, &id, generation, &mut socket).await;
     shared.notify().disconnect(&id, generation);
-    if matches!(end, End::Close) {
-        let _ = socket.send(Message::Close(None)).await;
+    match end {
+        End::Close => {
+            let _ = socket.send(Message::Close(None)).await;
+        }
+        // Dropping the socket closes the TCP connection with no close frame.
+        End::Killed | End::Gone => drop(socket),
     }
 }
 
@@ -85,8 +92,11 @@ async fn run(shared: &Arc<Shared>, id: &str, generation: u64, socket: &mut WebSo
     let mut next_publish = start;
     let mut last: BTreeMap<GroupKey, Vec<Metric>> = BTreeMap::new();
     let mut draws: u64 = 0;
+    let mut kill = shared.kill_signal();
+    kill.mark_unchanged();
     loop {
         tokio::select! {
+            _ = kill.changed() => return End::Killed,
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     if let Some(reply) = client_message(shared, id, text.as_str()) {
@@ -206,7 +216,8 @@ fn client_message(shared: &Shared, id: &str, text: &str) -> Option<Value> {
             let (now_ms, ttl) = (shared.now_ms(), shared.config.notify.channel_ttl);
             let mut reg = shared.notify();
             let observe = reg.get(id, now).is_some_and(|c| c.observe);
-            let result = check_topics(topics, observe, false).and_then(|topics| {
+            let permission = &shared.config.notify.topic_permission;
+            let result = check_topics(topics, observe, permission, false).and_then(|topics| {
                 reg.subscribe(id, &topics, false, now, now_ms, ttl)
                     .map(|_| ())
                     .map_err(|e| match e {

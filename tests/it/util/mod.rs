@@ -2,7 +2,8 @@
 //! HTTP calls to it, ground truth folded from the model's conversation events,
 //! the client's observer and log capture, the exporter in-process and as the
 //! real binary, independent parsers of its outputs, and the static checks of
-//! the dashboard, the alert rules and the provisioning files.
+//! the dashboard, the alert rules and the provisioning files, and the REST
+//! truth of the real-time gauges.
 
 pub mod alert_rules;
 pub mod client;
@@ -11,6 +12,7 @@ pub mod exported;
 pub mod exporter;
 pub mod promql;
 pub mod provisioning;
+pub mod realtime_truth;
 pub mod recorder;
 pub mod report_output;
 pub mod sim;
