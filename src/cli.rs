@@ -78,9 +78,11 @@ pub fn version_text() -> String {
 }
 
 /// The long name of every duration flag, in any command.
-pub const DURATION_FLAGS: [&str; 15] = [
+pub const DURATION_FLAGS: [&str; 17] = [
     "poll.interval",
     "poll.observations-interval",
+    "realtime.reconcile-interval",
+    "realtime.heartbeat-timeout",
     "poll.queues-interval",
     "window",
     "window.delay",

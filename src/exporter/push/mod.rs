@@ -41,9 +41,13 @@ use merge::{Applied, Merged};
 use message::QueueEvent;
 use plan::Refusal;
 
-/// The real-time part is re-rendered at most this often from pushed events
-/// (at once for the first change after a quiet interval).
+/// The real-time part is re-rendered at most this often from pushed events.
 pub const RENDER_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a first change waits for the rest of its burst (events sent
+/// together arrive within milliseconds), so one render takes them all
+/// instead of rendering a part at once and the rest a second later.
+pub const BURST_SETTLE: Duration = Duration::from_millis(50);
 
 /// The merged pushed state, shared by the poller (which seeds it with every
 /// observations poll) and the channels (which seed their queues at each
@@ -57,6 +61,8 @@ pub struct Pushed {
     dirty: AtomicBool,
     /// Woken when `dirty` is set.
     changed: Notify,
+    /// When the first change since the last render arrived.
+    dirty_since: Mutex<Option<tokio::time::Instant>>,
 }
 
 #[derive(Debug, Default)]
@@ -89,17 +95,27 @@ impl Pushed {
 
     /// Notes that the state changed since the last render.
     fn mark(&self) {
+        self.dirty_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(tokio::time::Instant::now);
         self.dirty.store(true, Ordering::SeqCst);
         self.changed.notify_one();
     }
 
-    /// Completes once something changed and `RENDER_EVERY` has passed since
-    /// `last`: a first change after a quiet second renders at once.
+    /// Completes once something changed, `RENDER_EVERY` has passed since
+    /// `last` and the first change has waited `BURST_SETTLE` for the rest of
+    /// its burst.
     async fn render_due(&self, last: tokio::time::Instant) {
         if !self.dirty.load(Ordering::SeqCst) {
             self.changed.notified().await;
         }
-        tokio::time::sleep_until(last + RENDER_EVERY).await;
+        let since = *self
+            .dirty_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let settled = since.unwrap_or_else(tokio::time::Instant::now) + BURST_SETTLE;
+        tokio::time::sleep_until(settled.max(last + RENDER_EVERY)).await;
     }
 
     /// Applies an event about a queue that has been seeded.
@@ -130,6 +146,10 @@ impl Pushed {
 
     /// The state to render when something changed since the last call.
     fn take_changes(&self, now_ms: i64) -> Option<(ObservationSnapshot, BTreeSet<String>)> {
+        self.dirty_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if !self.dirty.swap(false, Ordering::SeqCst) {
             return None;
         }
@@ -393,8 +413,9 @@ mod tests {
         }
     }
 
-    /// A first change after a quiet second is due at once; the next one a
-    /// second after the previous render; nothing is due without a change.
+    /// A first change after a quiet second is due once its burst settled;
+    /// the next one a second after the previous render; nothing is due
+    /// without a change.
     #[tokio::test(start_paused = true)]
     async fn render_pacing() {
         use tokio::time::{timeout, Instant};
@@ -410,7 +431,11 @@ mod tests {
         p.mark();
         let t = Instant::now();
         p.render_due(quiet).await;
-        assert_eq!(Instant::now(), t, "due at once");
+        assert_eq!(
+            Instant::now(),
+            t + BURST_SETTLE,
+            "due once the burst settled"
+        );
         p.take_changes(0);
         p.mark();
         let rendered = Instant::now();
