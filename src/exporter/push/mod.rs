@@ -44,9 +44,10 @@ use plan::Refusal;
 /// The real-time part is re-rendered at most this often from pushed events.
 pub const RENDER_EVERY: Duration = Duration::from_secs(1);
 
-/// How long a first change waits for the rest of its burst (events sent
-/// together arrive within milliseconds), so one render takes them all
-/// instead of rendering a part at once and the rest a second later.
+/// A render waits until no event came for this long (events sent together
+/// arrive within milliseconds of each other), so one render takes a whole
+/// burst instead of a part at once and the rest a second later; never
+/// longer than `RENDER_EVERY` after the first change.
 pub const BURST_SETTLE: Duration = Duration::from_millis(50);
 
 /// The merged pushed state, shared by the poller (which seeds it with every
@@ -61,8 +62,8 @@ pub struct Pushed {
     dirty: AtomicBool,
     /// Woken when `dirty` is set.
     changed: Notify,
-    /// When the first change since the last render arrived.
-    dirty_since: Mutex<Option<tokio::time::Instant>>,
+    /// When the first and the latest change since the last render arrived.
+    dirty_since: Mutex<Option<(tokio::time::Instant, tokio::time::Instant)>>,
 }
 
 #[derive(Debug, Default)]
@@ -95,27 +96,40 @@ impl Pushed {
 
     /// Notes that the state changed since the last render.
     fn mark(&self) {
-        self.dirty_since
+        let now = tokio::time::Instant::now();
+        let mut since = self
+            .dirty_since
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_or_insert_with(tokio::time::Instant::now);
+            .unwrap_or_else(PoisonError::into_inner);
+        since.get_or_insert((now, now)).1 = now;
+        drop(since);
         self.dirty.store(true, Ordering::SeqCst);
         self.changed.notify_one();
     }
 
     /// Completes once something changed, `RENDER_EVERY` has passed since
-    /// `last` and the first change has waited `BURST_SETTLE` for the rest of
-    /// its burst.
+    /// `last`, and the changes have paused for `BURST_SETTLE` (or the first
+    /// of them is `RENDER_EVERY` old).
     async fn render_due(&self, last: tokio::time::Instant) {
         if !self.dirty.load(Ordering::SeqCst) {
             self.changed.notified().await;
         }
-        let since = *self
-            .dirty_since
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let settled = since.unwrap_or_else(tokio::time::Instant::now) + BURST_SETTLE;
-        tokio::time::sleep_until(settled.max(last + RENDER_EVERY)).await;
+        loop {
+            let now = tokio::time::Instant::now();
+            let (first, latest) = self
+                .dirty_since
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .unwrap_or((now, now));
+            let settled = (latest + BURST_SETTLE).min(first + RENDER_EVERY);
+            let due = settled.max(last + RENDER_EVERY);
+            if now >= due {
+                return;
+            }
+            // A change while asleep moves `due`; the loop ends by
+            // `first + RENDER_EVERY` at the latest.
+            tokio::time::sleep_until(due).await;
+        }
     }
 
     /// Applies an event about a queue that has been seeded.
@@ -441,6 +455,35 @@ mod tests {
         let rendered = Instant::now();
         p.render_due(rendered).await;
         assert_eq!(Instant::now(), rendered + RENDER_EVERY);
+        // Changes 30 ms apart keep the render waiting for a pause…
+        p.take_changes(0);
+        let quiet = Instant::now() - RENDER_EVERY;
+        let t = Instant::now();
+        p.mark();
+        let marks = async {
+            for _ in 0..3 {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                p.mark();
+            }
+        };
+        tokio::join!(p.render_due(quiet), marks);
+        assert_eq!(Instant::now(), t + Duration::from_millis(90) + BURST_SETTLE);
+        // …but a steady stream still renders a second after its first change.
+        p.take_changes(0);
+        let quiet = Instant::now() - RENDER_EVERY;
+        let t = Instant::now();
+        p.mark();
+        let stream = async {
+            for _ in 0..60 {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                p.mark();
+            }
+        };
+        tokio::select! {
+            () = p.render_due(quiet) => {}
+            () = stream => panic!("the stream outlasted the render"),
+        }
+        assert_eq!(Instant::now(), t + RENDER_EVERY);
     }
 
     /// Events count only for seeded queues; a change marks the state for
