@@ -13,7 +13,7 @@
 FROM rust:1.95-slim-bookworm AS build
 # The jemalloc allocator is built from C sources with make (gcc is in the image).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends make \
+    && apt-get install -y --no-install-recommends make=4.3-4.1 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # build.rs reads the revision and branch for --version and genesys_exporter_build_info
