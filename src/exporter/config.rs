@@ -728,7 +728,7 @@ mod tests {
         assert!(errs[0].starts_with("--web.max-connections (GENESYS_EXPORTER_WEB_MAX_CONNECTIONS)"));
     }
 
-    /// The real-time source defaults to push with a 5 m reconcile and a 60 s
+    /// The real-time source defaults to push with a 30 m reconcile and a 60 s
     /// heartbeat timeout; poll is accepted, anything else names the flag, and
     /// intervals below their range are refused.
     #[test]
@@ -738,7 +738,7 @@ mod tests {
             c.realtime,
             RealtimeSettings {
                 source: RealtimeSource::Push,
-                reconcile: Duration::from_secs(300),
+                reconcile: Duration::from_secs(1800),
                 heartbeat_timeout: Duration::from_secs(60),
             }
         );
