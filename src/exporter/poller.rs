@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
@@ -30,7 +30,7 @@ use super::poll_error::PollError;
 use super::poll_fold::PollFold;
 use super::poll_loop::{run_loop, Outcomes, PollCycle, Schedule};
 use super::push::Pushed;
-use super::realtime::{self, realtime_snapshot};
+use super::realtime::{self, realtime_snapshot_of};
 use super::render::{self, Rendered};
 use super::selfmetrics::SelfMetrics;
 use super::served_media::{ServedMedia, LOOKBACK_MS};
@@ -400,7 +400,8 @@ impl Poller {
                     },
                     render_windows,
                 )
-                .await;
+                .await
+                .map(|_cost| ());
         }
         Err(PollError::Lost {
             task: "aggregates poll",
@@ -515,7 +516,9 @@ impl Poller {
         let observations = self.observe_checked(&ids).await?;
         let queried: BTreeSet<String> = ids.into_iter().collect();
         self.pushed.seed_all(&observations, &queried);
-        self.publish_observations(observations, queried).await
+        self.publish_observations(observations, queried)
+            .await
+            .map(|_cost| ())
     }
 
     /// The observations of `ids` as the poll serves them: refused metrics
@@ -537,12 +540,13 @@ impl Poller {
     }
 
     /// Renders and publishes the real-time part from `observations` about
-    /// the queues `queried`, under the same lock as every other part.
+    /// the queues `queried`, under the same lock as every other part;
+    /// returns how long rendering took.
     pub async fn publish_observations(
         &self,
         observations: ObservationSnapshot,
         queried: BTreeSet<String>,
-    ) -> Result<(), PollError> {
+    ) -> Result<Duration, PollError> {
         let entry = Arc::new(ObservationAnswer {
             observations,
             queried: queried.into_iter().collect(),
@@ -599,20 +603,26 @@ impl Poller {
         }
     }
 
-    /// Stores a new answer and renders it against the current queue set.
+    /// Stores a new answer and renders it against the current queue set;
+    /// returns how long rendering took (on its thread, without waits).
     async fn publish_with<T: Send + Sync + 'static>(
         &self,
         kind: PollKind,
         store: impl FnOnce(&mut Answers) -> Arc<T>,
         render_fn: fn(&QueueSet, &T, &QueueFilter) -> Rendered,
-    ) -> Result<(), PollError> {
+    ) -> Result<Duration, PollError> {
         let mut answers = self.answers.lock().await;
         let entry = store(&mut answers);
         let set = self.current_queues();
         let filter = self.config.filter.clone();
-        let part = blocking(move || render_fn(&set, &entry, &filter)).await?;
+        let (part, cost) = blocking(move || {
+            let started = Instant::now();
+            let part = render_fn(&set, &entry, &filter);
+            (part, started.elapsed())
+        })
+        .await?;
         self.shared.publish(kind, part);
-        Ok(())
+        Ok(cost)
     }
 }
 
@@ -645,8 +655,12 @@ fn render_windows(set: &QueueSet, answer: &WindowAnswer, f: &QueueFilter) -> Ren
 }
 
 fn render_realtime(set: &QueueSet, answer: &ObservationAnswer, f: &QueueFilter) -> Rendered {
-    let set = set.retain_ids(&answer.queried);
-    let snap = realtime_snapshot(&set, &answer.observations, |m| f.keeps_media(m));
+    let snap = realtime_snapshot_of(
+        set,
+        |id| answer.queried.contains(id),
+        &answer.observations,
+        |m| f.keeps_media(m),
+    );
     render::render_realtime_except(&snap, &answer.hidden)
 }
 

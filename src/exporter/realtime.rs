@@ -63,6 +63,17 @@ pub fn realtime_snapshot(
     obs: &ObservationSnapshot,
     keep_media: impl Fn(&str) -> bool,
 ) -> RealtimeSnapshot {
+    realtime_snapshot_of(queues, |_| true, obs, keep_media)
+}
+
+/// Builds the real-time rows for the exported queues whose id `keep_queue`
+/// accepts (those the answer is about).
+pub fn realtime_snapshot_of(
+    queues: &QueueSet,
+    keep_queue: impl Fn(&str) -> bool,
+    obs: &ObservationSnapshot,
+    keep_media: impl Fn(&str) -> bool,
+) -> RealtimeSnapshot {
     let mut by_queue: HashMap<&str, BTreeMap<&str, &MediaObs>> = HashMap::new();
     let mut bad_media: HashSet<(&str, &str)> = HashSet::new();
     for m in &obs.media {
@@ -82,7 +93,7 @@ pub fn realtime_snapshot(
         .collect();
 
     let mut snap = RealtimeSnapshot::default();
-    for q in queues.queues() {
+    for q in queues.queues().iter().filter(|q| keep_queue(&q.id)) {
         let observed = by_queue.remove(q.id.as_str()).unwrap_or_default();
         let mut media: BTreeMap<Arc<str>, Option<&MediaObs>> = q
             .media

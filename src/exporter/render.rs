@@ -18,9 +18,15 @@ use super::realtime::{RealtimeRow, RealtimeSnapshot};
 use super::snapshot::{QueueSet, WindowSnapshot};
 use super::text_format;
 
-/// gzip level: 3 compresses a large body about 3× faster than the usual 6 for
-/// a body about a quarter larger; compression runs once per poll.
+/// gzip level of the parts rendered once per poll: 3 compresses a large body
+/// about 2× faster than the usual 6 for a body about 7 % larger.
 const GZIP_LEVEL: u32 = 3;
+
+/// gzip level of the real-time part, which push re-renders up to once a
+/// second: 1 compresses it about 4× faster than 3 for a member about a
+/// quarter larger (at 2,000 queues, 3 ms instead of 14 ms for 111 kB
+/// instead of 88 kB of gzip).
+const REALTIME_GZIP_LEVEL: u32 = 1;
 
 /// Text buffered before it is handed to the compressor.
 const FLUSH_AT: usize = 64 * 1024;
@@ -119,6 +125,8 @@ pub struct FamilyWriter {
     series: usize,
     /// Families left out (those reading a metric the org refuses).
     hidden: Vec<&'static str>,
+    /// gzip level.
+    level: u32,
 }
 
 impl Default for FamilyWriter {
@@ -129,6 +137,7 @@ impl Default for FamilyWriter {
             plain_len: 0,
             series: 0,
             hidden: Vec::new(),
+            level: GZIP_LEVEL,
         }
     }
 }
@@ -140,6 +149,11 @@ impl FamilyWriter {
             hidden: hidden.to_vec(),
             ..FamilyWriter::default()
         }
+    }
+
+    /// The same writer compressing at `level` instead.
+    fn at_level(self, level: u32) -> FamilyWriter {
+        FamilyWriter { level, ..self }
     }
 
     /// Encodes one gauge family of the catalogue; `samples` yields (label
@@ -192,8 +206,9 @@ impl FamilyWriter {
         if self.text.is_empty() {
             return;
         }
+        let level = self.level;
         let enc = self.gzip.get_or_insert_with(|| {
-            GzEncoder::new(Vec::with_capacity(64 * 1024), Compression::new(GZIP_LEVEL))
+            GzEncoder::new(Vec::with_capacity(64 * 1024), Compression::new(level))
         });
         // Writing into a Vec cannot fail.
         let _ = enc.write_all(&self.text);
@@ -295,7 +310,7 @@ pub fn render_realtime(snap: &RealtimeSnapshot) -> Rendered {
 /// [`render_realtime`] leaving out the families named in `hidden` (those
 /// reading an observation metric the org refuses).
 pub fn render_realtime_except(snap: &RealtimeSnapshot, hidden: &[&'static str]) -> Rendered {
-    let mut w = FamilyWriter::hiding(hidden);
+    let mut w = FamilyWriter::hiding(hidden).at_level(REALTIME_GZIP_LEVEL);
     w.gauge(
         &families::AGENTS,
         snap.agents.iter().flat_map(|a| {

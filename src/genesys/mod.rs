@@ -51,7 +51,7 @@ pub use config::ClientConfig;
 pub use endpoint::Endpoint;
 pub use error::{ApiDetail, Error, PagingStop};
 pub use notifications::Channel;
-pub use observations::{MediaObs, ObservationSnapshot, QueueObs};
+pub use observations::{MediaObs, MetricRef, ObservationFold, ObservationSnapshot, QueueObs};
 pub use observer::{ApiObserver, NoopObserver, RateLimitReport, RetryReason};
 pub use query::{AggregateRequest, QueryScope, OBSERVATION_METRICS};
 pub use queues::{Queue, QueueMedia};

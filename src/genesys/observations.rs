@@ -81,103 +81,155 @@ pub fn snapshot_from_responses(
     responses: impl IntoIterator<Item = ObservationResponse>,
     now_ms: i64,
 ) -> ObservationSnapshot {
-    let mut builder = SnapshotBuilder::default();
+    let mut fold = ObservationFold::new(now_ms);
     for response in responses {
-        builder.add(response, now_ms);
+        fold.add(response, now_ms);
     }
-    builder.finish()
+    fold.finish()
 }
 
-/// A snapshot folded one response at a time, so the answers of a chunked
-/// call are never all held decoded at once.
-#[derive(Debug, Default)]
-struct SnapshotBuilder {
+/// One metric of an observation group, borrowed from wherever it is held
+/// (a decoded answer or the merged pushed state).
+#[derive(Debug, Clone, Copy)]
+pub struct MetricRef<'a> {
+    /// Metric name, e.g. `oWaiting`.
+    pub metric: &'a str,
+    /// Routing status for `oOnQueueUsers`.
+    pub qualifier: Option<&'a str>,
+    /// `stats.count`.
+    pub count: Option<f64>,
+    /// `stats.calculatedMetricValue`.
+    pub value: Option<f64>,
+    /// The first observation's `observationDate` (the oldest waiting
+    /// interaction, when details were asked for).
+    pub oldest: Option<&'a str>,
+}
+
+/// A snapshot folded one group at a time, so the answers of a chunked call
+/// are never all held decoded at once, and the merged pushed state folds
+/// through the same rules without building an answer first.
+#[derive(Debug)]
+pub struct ObservationFold {
+    now_ms: i64,
     media: BTreeMap<(String, String), MediaObs>,
     queues: BTreeMap<String, QueueObs>,
 }
 
-impl SnapshotBuilder {
-    /// Folds one response, taken at `now_ms`.
+impl ObservationFold {
+    /// An empty fold of values taken at `now_ms`.
+    pub fn new(now_ms: i64) -> ObservationFold {
+        ObservationFold {
+            now_ms,
+            media: BTreeMap::new(),
+            queues: BTreeMap::new(),
+        }
+    }
+
+    /// Folds one response taken at `now_ms`.
     fn add(&mut self, response: ObservationResponse, now_ms: i64) {
-        let (media, queues) = (&mut self.media, &mut self.queues);
+        self.now_ms = now_ms;
         for group in response.results {
-            let Some(queue_id) = group.group.get("queueId").cloned() else {
+            let Some(queue_id) = group.group.get("queueId") else {
                 continue;
             };
-            match group.group.get("mediaType").cloned() {
-                Some(media_type) => {
-                    let entry = media
-                        .entry((queue_id.clone(), media_type.clone()))
-                        .or_insert_with(|| MediaObs {
-                            queue_id,
-                            media_type,
-                            ..MediaObs::default()
-                        });
-                    for m in group.data {
-                        match m.metric.as_str() {
-                            "oWaiting" => {
-                                entry.waiting = entry.waiting.saturating_add(count(m.stats.count));
-                                // Details (asked for only without oLongestWaiting)
-                                // list the oldest waiting interaction first.
-                                if let Some(d) = m
-                                    .observations
-                                    .first()
-                                    .and_then(|o| o.observation_date.as_deref())
-                                    .and_then(crate::timefmt::parse_instant)
-                                    .and_then(|at| longest_waiting_duration(at as f64, now_ms))
-                                {
-                                    entry.longest_waiting_ms =
-                                        Some(entry.longest_waiting_ms.map_or(d, |o| o.max(d)));
-                                }
-                            }
-                            "oInteracting" => {
-                                entry.interacting =
-                                    entry.interacting.saturating_add(count(m.stats.count))
-                            }
-                            "oAlerting" => {
-                                entry.alerting = entry.alerting.saturating_add(count(m.stats.count))
-                            }
-                            "oLongestWaiting" => {
-                                if let Some(d) = m
-                                    .stats
-                                    .calculated_metric_value
-                                    .and_then(|v| longest_waiting_duration(v, now_ms))
-                                {
-                                    entry.longest_waiting_ms =
-                                        Some(entry.longest_waiting_ms.map_or(d, |o| o.max(d)));
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
+            let metrics = group.data.iter().map(|m| MetricRef {
+                metric: &m.metric,
+                qualifier: m.qualifier.as_deref(),
+                count: m.stats.count,
+                value: m.stats.calculated_metric_value,
+                oldest: m
+                    .observations
+                    .first()
+                    .and_then(|o| o.observation_date.as_deref()),
+            });
+            let media_type = group.group.get("mediaType").map(String::as_str);
+            self.group(queue_id, media_type, metrics);
+        }
+    }
+
+    /// Folds the metrics of one group: of a queue × media type, or of the
+    /// queue's users when `media_type` is `None`.
+    pub fn group<'a>(
+        &mut self,
+        queue_id: &str,
+        media_type: Option<&str>,
+        metrics: impl IntoIterator<Item = MetricRef<'a>>,
+    ) {
+        match media_type {
+            Some(media_type) => self.media_group(queue_id, media_type, metrics),
+            None => self.user_group(queue_id, metrics),
+        }
+    }
+
+    fn media_group<'a>(
+        &mut self,
+        queue_id: &str,
+        media_type: &str,
+        metrics: impl IntoIterator<Item = MetricRef<'a>>,
+    ) {
+        let now_ms = self.now_ms;
+        let entry = self
+            .media
+            .entry((queue_id.to_string(), media_type.to_string()))
+            .or_insert_with(|| MediaObs {
+                queue_id: queue_id.to_string(),
+                media_type: media_type.to_string(),
+                ..MediaObs::default()
+            });
+        for m in metrics {
+            let longest = match m.metric {
+                "oWaiting" => {
+                    entry.waiting = entry.waiting.saturating_add(count(m.count));
+                    // Details (asked for only without oLongestWaiting) list
+                    // the oldest waiting interaction first.
+                    m.oldest
+                        .and_then(crate::timefmt::parse_instant)
+                        .and_then(|at| longest_waiting_duration(at as f64, now_ms))
                 }
-                None => {
-                    let entry = queues.entry(queue_id.clone()).or_insert_with(|| QueueObs {
-                        queue_id,
-                        ..QueueObs::default()
-                    });
-                    for m in group.data {
-                        let n = count(m.stats.count);
-                        match (m.metric.as_str(), m.qualifier) {
-                            ("oMemberUsers", _) => entry.members = Some(n),
-                            ("oActiveUsers", _) => entry.active = Some(n),
-                            ("oOnQueueUsers", Some(status)) if !status.is_empty() => {
-                                let total = entry
-                                    .on_queue
-                                    .entry(status.to_ascii_uppercase())
-                                    .or_default();
-                                *total = total.saturating_add(n);
-                            }
-                            _ => {}
-                        }
-                    }
+                "oInteracting" => {
+                    entry.interacting = entry.interacting.saturating_add(count(m.count));
+                    None
                 }
+                "oAlerting" => {
+                    entry.alerting = entry.alerting.saturating_add(count(m.count));
+                    None
+                }
+                "oLongestWaiting" => m.value.and_then(|v| longest_waiting_duration(v, now_ms)),
+                _ => None,
+            };
+            if let Some(d) = longest {
+                entry.longest_waiting_ms = Some(entry.longest_waiting_ms.map_or(d, |o| o.max(d)));
             }
         }
     }
 
-    /// The snapshot of every response added.
-    fn finish(self) -> ObservationSnapshot {
+    fn user_group<'a>(&mut self, queue_id: &str, metrics: impl IntoIterator<Item = MetricRef<'a>>) {
+        let entry = self
+            .queues
+            .entry(queue_id.to_string())
+            .or_insert_with(|| QueueObs {
+                queue_id: queue_id.to_string(),
+                ..QueueObs::default()
+            });
+        for m in metrics {
+            let n = count(m.count);
+            match (m.metric, m.qualifier) {
+                ("oMemberUsers", _) => entry.members = Some(n),
+                ("oActiveUsers", _) => entry.active = Some(n),
+                ("oOnQueueUsers", Some(status)) if !status.is_empty() => {
+                    let total = entry
+                        .on_queue
+                        .entry(status.to_ascii_uppercase())
+                        .or_default();
+                    *total = total.saturating_add(n);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The snapshot of every group folded.
+    pub fn finish(self) -> ObservationSnapshot {
         ObservationSnapshot {
             media: self.media.into_values().collect(),
             queues: self.queues.into_values().collect(),
@@ -202,7 +254,7 @@ impl Client {
             return Ok(ObservationSnapshot::default());
         }
         // Each chunk's answer is folded as it arrives, taken at that instant.
-        let builder = Arc::new(Mutex::new(SnapshotBuilder::default()));
+        let builder = Arc::new(Mutex::new(ObservationFold::new(0)));
         let decode = {
             let builder = Arc::clone(&builder);
             Arc::new(move |bytes: &[u8]| {
@@ -219,13 +271,13 @@ impl Client {
             decode,
         )
         .await?;
-        let builder = std::mem::take(&mut *lock(&builder));
-        Ok(builder.finish())
+        let fold = std::mem::replace(&mut *lock(&builder), ObservationFold::new(0));
+        Ok(fold.finish())
     }
 }
 
 /// Locks a mutex whose data stays valid even if a holder panicked.
-fn lock(m: &Mutex<SnapshotBuilder>) -> MutexGuard<'_, SnapshotBuilder> {
+fn lock(m: &Mutex<ObservationFold>) -> MutexGuard<'_, ObservationFold> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 

@@ -8,18 +8,15 @@
 //! group (metrics it leaves out are gone); otherwise only the metrics it
 //! names change (a vanished count arrives as 0). An event with a negative,
 //! non-finite or absurd count is refused whole and reported as a bad group.
-//! [`Merged::snapshot`] turns the state back into an [`ObservationSnapshot`]
-//! through the REST decoder, so the real-time render path is the polled one.
+//! [`Merged::snapshot`] folds the state into an [`ObservationSnapshot`] by
+//! the REST decoder's rules ([`ObservationFold`]), so the real-time render
+//! path is the polled one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::message::{QueueEvent, Stats};
 use crate::exporter::bad_values::BadGroup;
-use crate::genesys::decode::{
-    snapshot_from_responses, ObservationGroup, ObservationMetric, ObservationResponse,
-    ObservationStats,
-};
-use crate::genesys::ObservationSnapshot;
+use crate::genesys::{MetricRef, ObservationFold, ObservationSnapshot};
 use crate::kpi::{BadValue, BadValues, MAX_COUNT};
 
 /// (queue id, media type; `None` for the user group).
@@ -146,38 +143,30 @@ impl Merged {
         self.groups.retain(|(q, _), _| keep(q));
     }
 
-    /// The state as an observations answer taken at `now_ms`. Nothing
-    /// waiting means no longest wait, whatever an older event said.
+    /// The state as an observations answer taken at `now_ms`, folded by the
+    /// REST decoder's own rules. Nothing waiting means no longest wait,
+    /// whatever an older event said.
     pub fn snapshot(&self, now_ms: i64) -> ObservationSnapshot {
-        let results = self
-            .groups
-            .iter()
-            .map(|((queue, media), metrics)| {
-                let mut group = BTreeMap::from([(String::from("queueId"), queue.clone())]);
-                if let Some(m) = media {
-                    group.insert(String::from("mediaType"), m.clone());
-                }
-                let waiting = metrics
-                    .get(&key("oWaiting", None))
-                    .and_then(|s| s.count)
-                    .unwrap_or(0.0);
-                let data = metrics
-                    .iter()
-                    .filter(|((m, _), _)| waiting > 0.0 || m != "oLongestWaiting")
-                    .map(|((metric, qualifier), s)| ObservationMetric {
-                        metric: metric.clone(),
-                        qualifier: qualifier.clone(),
-                        stats: ObservationStats {
-                            count: s.count,
-                            calculated_metric_value: s.value,
-                        },
-                        observations: Vec::new(),
-                    })
-                    .collect();
-                ObservationGroup { group, data }
-            })
-            .collect();
-        snapshot_from_responses([ObservationResponse { results }], now_ms)
+        let mut fold = ObservationFold::new(now_ms);
+        for ((queue, media), metrics) in &self.groups {
+            let waiting = metrics
+                .iter()
+                .find(|((m, q), _)| m == "oWaiting" && q.is_none())
+                .and_then(|(_, s)| s.count)
+                .unwrap_or(0.0);
+            let data = metrics
+                .iter()
+                .filter(|((m, _), _)| waiting > 0.0 || m != "oLongestWaiting")
+                .map(|((metric, qualifier), s)| MetricRef {
+                    metric,
+                    qualifier: qualifier.as_deref(),
+                    count: s.count,
+                    value: s.value,
+                    oldest: None,
+                });
+            fold.group(queue, media.as_deref(), data);
+        }
+        fold.finish()
     }
 }
 

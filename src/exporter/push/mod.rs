@@ -44,6 +44,12 @@ use plan::Refusal;
 /// The real-time part is re-rendered at most this often from pushed events.
 pub const RENDER_EVERY: Duration = Duration::from_secs(1);
 
+/// Renders of pushed state take at most one part in this many of the time
+/// (5 % of a core): a render that took `t` is followed by the next no sooner
+/// than `t × RENDER_COST_FACTOR` later, so an org large enough for a render to
+/// take over 50 ms is rendered less often than once a second.
+pub const RENDER_COST_FACTOR: u32 = 20;
+
 /// A render waits until no event came for this long (events sent together
 /// arrive within milliseconds of each other), so one render takes a whole
 /// burst instead of a part at once and the rest a second later; never
@@ -107,10 +113,10 @@ impl Pushed {
         self.changed.notify_one();
     }
 
-    /// Completes once something changed, `RENDER_EVERY` has passed since
-    /// `last`, and the changes have paused for `BURST_SETTLE` (or the first
-    /// of them is `RENDER_EVERY` old).
-    async fn render_due(&self, last: tokio::time::Instant) {
+    /// Completes once something changed, `earliest` has come, and the
+    /// changes have paused for `BURST_SETTLE` (or the first of them is
+    /// `RENDER_EVERY` old).
+    async fn render_due(&self, earliest: tokio::time::Instant) {
         if !self.dirty.load(Ordering::SeqCst) {
             self.changed.notified().await;
         }
@@ -122,7 +128,7 @@ impl Pushed {
                 .unwrap_or_else(PoisonError::into_inner)
                 .unwrap_or((now, now));
             let settled = (latest + BURST_SETTLE).min(first + RENDER_EVERY);
-            let due = settled.max(last + RENDER_EVERY);
+            let due = settled.max(earliest);
             if now >= due {
                 return;
             }
@@ -233,7 +239,7 @@ impl Hub {
         let mut slots: Vec<Slot> = Vec::new();
         let mut said_down = false;
         let pushed = Arc::clone(self.poller.pushed());
-        let mut rendered = tokio::time::Instant::now();
+        let mut next_render = tokio::time::Instant::now() + RENDER_EVERY;
         loop {
             tokio::select! {
                 () = stopped(&mut stop) => break,
@@ -251,9 +257,10 @@ impl Hub {
                         slot.status = status;
                     }
                 }
-                () = pushed.render_due(rendered) => {
-                    rendered = tokio::time::Instant::now();
-                    self.render().await;
+                () = pushed.render_due(next_render) => {
+                    let started = tokio::time::Instant::now();
+                    let cost = self.render().await;
+                    next_render = started + render_gap(cost);
                     continue;
                 }
             }
@@ -362,19 +369,31 @@ impl Hub {
         );
     }
 
-    /// Publishes the merged state when push is active and it changed.
-    async fn render(&self) {
+    /// Publishes the merged state when push is active and it changed;
+    /// returns how long folding and rendering it took.
+    async fn render(&self) -> Duration {
         let pushed = self.poller.pushed();
         if !pushed.is_active() {
-            return;
+            return Duration::ZERO;
         }
+        let started = std::time::Instant::now();
         let Some((snap, seeded)) = pushed.take_changes(now_ms()) else {
-            return;
+            return Duration::ZERO;
         };
-        if let Err(e) = self.poller.publish_observations(snap, seeded).await {
-            tracing::warn!(error = %e, "rendering pushed real-time gauges failed");
+        let folded = started.elapsed();
+        match self.poller.publish_observations(snap, seeded).await {
+            Ok(rendered) => folded + rendered,
+            Err(e) => {
+                tracing::warn!(error = %e, "rendering pushed real-time gauges failed");
+                folded
+            }
         }
     }
+}
+
+/// How long after a render that took `cost` the next may start.
+fn render_gap(cost: Duration) -> Duration {
+    RENDER_EVERY.max(cost.saturating_mul(RENDER_COST_FACTOR))
 }
 
 /// Completes when `stop` turns true or its sender is gone.
@@ -434,8 +453,7 @@ mod tests {
     async fn render_pacing() {
         use tokio::time::{timeout, Instant};
         let p = Pushed::default();
-        let start = Instant::now();
-        let quiet = start - RENDER_EVERY;
+        let quiet = Instant::now();
         assert!(
             timeout(Duration::from_secs(5), p.render_due(quiet))
                 .await
@@ -453,11 +471,19 @@ mod tests {
         p.take_changes(0);
         p.mark();
         let rendered = Instant::now();
-        p.render_due(rendered).await;
+        p.render_due(rendered + render_gap(Duration::from_millis(10)))
+            .await;
         assert_eq!(Instant::now(), rendered + RENDER_EVERY);
+        // A render that took 100 ms waits 2 s for the next.
+        p.take_changes(0);
+        p.mark();
+        let rendered = Instant::now();
+        p.render_due(rendered + render_gap(Duration::from_millis(100)))
+            .await;
+        assert_eq!(Instant::now(), rendered + Duration::from_secs(2));
         // Changes 30 ms apart keep the render waiting for a pause…
         p.take_changes(0);
-        let quiet = Instant::now() - RENDER_EVERY;
+        let quiet = Instant::now();
         let t = Instant::now();
         p.mark();
         let marks = async {
@@ -470,7 +496,7 @@ mod tests {
         assert_eq!(Instant::now(), t + Duration::from_millis(90) + BURST_SETTLE);
         // …but a steady stream still renders a second after its first change.
         p.take_changes(0);
-        let quiet = Instant::now() - RENDER_EVERY;
+        let quiet = Instant::now();
         let t = Instant::now();
         p.mark();
         let stream = async {
