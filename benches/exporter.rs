@@ -8,8 +8,11 @@
 //! 3. Live, at 100, 2,000 and 10,000 queues: the exporter binary against the
 //!    simulator (`real-org` preset, default windows). API requests per poll by
 //!    endpoint, counted at the simulator; CPU per aggregates poll and per
-//!    observations poll (each measured in its own exporter process, the other
-//!    kind polled once), and as a share of one core at the default intervals;
+//!    observations poll (each measured in its own exporter process with
+//!    `--realtime.source poll`, the other kind polled once), and as a share
+//!    of one core at the default intervals; then a third process at the
+//!    defaults (push real-time gauges): its share of one core, the events it
+//!    received and the requests it sent over two minutes;
 //!    resident memory after 10 plain and 10 gzip scrapes; body sizes; gzip
 //!    scrape time against a static handler serving the same gzip bytes, in
 //!    this process and in a child process of its own (this binary again,
@@ -69,6 +72,8 @@ struct Scale {
     render_queues: usize,
     scrapes: usize,
     cycles: u64,
+    /// How long the push run's CPU is measured, after it settled.
+    push_secs: u64,
     orgs: &'static [Org],
 }
 
@@ -76,6 +81,7 @@ const FULL: Scale = Scale {
     render_queues: 2_000,
     scrapes: 30,
     cycles: 3,
+    push_secs: 120,
     orgs: &[
         Org {
             queues: 100,
@@ -98,6 +104,7 @@ const SMOKE: Scale = Scale {
     render_queues: 20,
     scrapes: 3,
     cycles: 1,
+    push_secs: 2,
     orgs: &[Org {
         queues: 20,
         interval_secs: 2,
@@ -426,15 +433,13 @@ struct Exporter {
 }
 
 impl Exporter {
-    /// Starts the release binary with aggregates and observations every
-    /// `aggregates` / `observations`, the queue list hourly.
-    fn start(sim: &str, id: &str, secret: &str, aggregates: &str, observations: &str) -> Exporter {
+    /// Starts the release binary against the simulator at `sim` with the
+    /// benchmark's budget and `args`.
+    fn start(sim: &str, id: &str, secret: &str, args: &[&str]) -> Exporter {
         let mut child = Command::new(env!("CARGO_BIN_EXE_genesys_exporter"))
             .args(["--web.listen-address", "127.0.0.1:0"])
             .args(["--genesys.api-url", sim, "--genesys.client-id", id])
-            .args(["--poll.interval", aggregates])
-            .args(["--poll.observations-interval", observations])
-            .args(["--poll.queues-interval", "1h"])
+            .args(args)
             .args(["--api.requests-per-minute", &BUDGET.to_string()])
             .args(["--log.level", "warn"])
             .env("GENESYS_CLIENT_SECRET", secret)
@@ -532,7 +537,7 @@ fn poll_lines(text: &str) -> Vec<&str> {
 }
 
 /// Measures one kind: an exporter polling `kind` every `interval` and the
-/// other kind hourly (once, at start). Returns the exporter, still running,
+/// other kind hourly (once, at start), real-time gauges polled. Returns the exporter, still running,
 /// and CPU seconds per poll, or `None` when it did not come up in time.
 async fn measure_kind(
     scale: Scale,
@@ -548,7 +553,19 @@ async fn measure_kind(
         PollKind::Aggregates => (every.as_str(), "1h"),
         _ => ("1h", every.as_str()),
     };
-    let exporter = Exporter::start(&sim.base_url(), id, secret, aggregates, observations);
+    // Polled real-time gauges: with push (the default) observations are
+    // only polled to reconcile.
+    let args = [
+        "--realtime.source",
+        "poll",
+        "--poll.interval",
+        aggregates,
+        "--poll.observations-interval",
+        observations,
+        "--poll.queues-interval",
+        "1h",
+    ];
+    let exporter = Exporter::start(&sim.base_url(), id, secret, &args);
     let client = reqwest::Client::new();
     let Some(took) = exporter
         .wait_up(&client, Duration::from_secs(org.up_within_secs))
@@ -663,7 +680,72 @@ async fn live_figures(scale: Scale, org: Org) {
     drop(text);
     gzip_against_static(scale, &client, &url).await;
     exporter.stop();
+    measure_push(scale, org, &sim, creds).await;
     sim.shutdown().await;
+}
+
+/// The exporter at its defaults (push real-time gauges, aggregates every
+/// 60 s, reconcile every 30 min): share of one core over `push_secs` once
+/// settled, events received, requests sent, and memory after 10 plain and
+/// 10 gzip scrapes; then gzip scrapes against the static handler.
+async fn measure_push(
+    scale: Scale,
+    org: Org,
+    sim: &simulator::SimHandle,
+    (id, secret): (&str, &str),
+) {
+    let control = sim.control();
+    let exporter = Exporter::start(&sim.base_url(), id, secret, &[]);
+    let client = reqwest::Client::new();
+    let Some(took) = exporter
+        .wait_up(&client, Duration::from_secs(org.up_within_secs))
+        .await
+    else {
+        println!("  push run: NOT UP within {} s", org.up_within_secs);
+        exporter.stop();
+        return;
+    };
+    // Past the start-up seeds and the first aggregates poll.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let events = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("genesys_exporter_notification_messages_total{kind=\"event\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let source = |text: &str| text.contains("genesys_exporter_realtime_source{source=\"push\"} 1");
+    let before = events(&scrape_text(&client, &exporter.base).await);
+    control.reset_counts();
+    let (cpu, started) = (exporter.cpu(), Instant::now());
+    tokio::time::sleep(Duration::from_secs(scale.push_secs)).await;
+    let (cpu, secs) = (exporter.cpu() - cpu, started.elapsed().as_secs_f64());
+    let [_, _, a, o] = counts(&control);
+    let text = scrape_text(&client, &exporter.base).await;
+    println!(
+        "  push run (defaults; up after {:.1} s, push active: {}): {:.2} % of one core over {secs:.0} s, {:.0} events/s received; requests in that time: aggregates {a}, observations {o}",
+        took.as_secs_f64(),
+        source(&text),
+        cpu / secs * 100.0,
+        (events(&text) - before) / secs,
+    );
+    drop(text);
+    let url = format!("{}/metrics", exporter.base);
+    let (mut plain_len, mut gzip_len) = (0, 0);
+    for _ in 0..10 {
+        plain_len = scrape_text(&client, &exporter.base).await.len();
+    }
+    for _ in 0..10 {
+        gzip_len = scrape_gzip(&client, &url).await.len();
+    }
+    println!(
+        "  push run, after 10 plain + 10 gzip scrapes: exporter RSS {:.0} MB (peak {:.0} MB); /metrics {:.1} MB plain, {:.2} MB gzip",
+        rss_mb(&exporter.pid, "VmRSS"),
+        rss_mb(&exporter.pid, "VmHWM"),
+        mb(plain_len),
+        mb(gzip_len),
+    );
+    gzip_against_static(scale, &client, &url).await;
+    exporter.stop();
 }
 
 /// gzip scrapes of the exporter against a static handler (in this process)

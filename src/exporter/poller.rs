@@ -315,10 +315,19 @@ impl Poller {
         let (windows, observations) = (answers.windows.clone(), answers.observations.clone());
         let filter = self.config.filter.clone();
         let hidden = self.hidden(Vec::new());
+        // While push feeds the real-time part, its state is newer than the
+        // last answer polled.
+        let pushed = self.pushed.is_active().then(|| {
+            let hidden = self.hidden(self.support.hidden_realtime_families());
+            (Arc::clone(&self.pushed), hidden)
+        });
         let (queues, windows, realtime) = blocking(move || {
             let queues = render::render_queues_except(&set, &hidden);
             let windows = windows.map(|w| render_windows(&set, &w, &filter));
-            let realtime = observations.map(|o| render_realtime(&set, &o, &filter));
+            let realtime = match pushed {
+                Some((pushed, hidden)) => Some(pushed.render(&set, &filter, &hidden, now_ms())),
+                None => observations.map(|o| render_realtime(&set, &o, &filter)),
+            };
             (queues, windows, realtime)
         })
         .await?;
@@ -561,6 +570,26 @@ impl Poller {
             render_realtime,
         )
         .await
+    }
+
+    /// Renders and publishes the real-time part from the merged pushed
+    /// state (only the queues that changed since the last render are
+    /// rendered again), under the same lock as every other part; returns
+    /// how long rendering took.
+    pub async fn publish_pushed(&self) -> Result<Duration, PollError> {
+        let _answers = self.answers.lock().await;
+        let set = self.current_queues();
+        let filter = self.config.filter.clone();
+        let hidden = self.hidden(self.support.hidden_realtime_families());
+        let pushed = Arc::clone(&self.pushed);
+        let (part, cost) = blocking(move || {
+            let started = Instant::now();
+            let part = pushed.render(&set, &filter, &hidden, now_ms());
+            (part, started.elapsed())
+        })
+        .await?;
+        self.shared.publish(PollKind::Observations, part);
+        Ok(cost)
     }
 
     /// The merged pushed state.

@@ -48,13 +48,34 @@ pub struct AgentRow {
     pub statuses: Vec<(&'static str, f64)>,
 }
 
-/// The result of one observations poll.
+/// The real-time rows of one exported queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueRealtime {
+    /// The queue's id.
+    pub queue_id: String,
+    /// One row per media type, sorted by media type.
+    pub media: Vec<RealtimeRow>,
+    /// On-queue agents, `None` when the answer's counts cannot be served.
+    pub agents: Option<AgentRow>,
+}
+
+/// The result of one observations poll: the exported queues in label order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RealtimeSnapshot {
-    /// Rows sorted by queue label and media type.
-    pub media: Vec<RealtimeRow>,
-    /// One row per exported queue.
-    pub agents: Vec<AgentRow>,
+    /// One entry per exported queue the answer is about, sorted by label.
+    pub queues: Vec<QueueRealtime>,
+}
+
+impl RealtimeSnapshot {
+    /// Every media row, sorted by queue label and media type.
+    pub fn media(&self) -> impl Iterator<Item = &RealtimeRow> {
+        self.queues.iter().flat_map(|q| q.media.iter())
+    }
+
+    /// Every agents row, one per queue, in label order.
+    pub fn agents(&self) -> impl Iterator<Item = &AgentRow> {
+        self.queues.iter().filter_map(|q| q.agents.as_ref())
+    }
 }
 
 /// Builds the real-time rows for every exported queue.
@@ -104,6 +125,11 @@ pub fn realtime_snapshot_of(
         for (name, m) in observed {
             media.insert(Arc::from(name), Some(m));
         }
+        let mut rows = QueueRealtime {
+            queue_id: q.id.clone(),
+            media: Vec::with_capacity(media.len()),
+            agents: None,
+        };
         for (media_type, m) in media {
             let (waiting, interacting, alerting, longest) = match m {
                 Some(m) => (m.waiting, m.interacting, m.alerting, m.longest_waiting_ms),
@@ -114,7 +140,7 @@ pub fn realtime_snapshot_of(
                 (None, 0) => Some(0.0),
                 (None, _) => None,
             };
-            snap.media.push(RealtimeRow {
+            rows.media.push(RealtimeRow {
                 queue: q.name.clone(),
                 media_type,
                 waiting: waiting as f64,
@@ -124,20 +150,20 @@ pub fn realtime_snapshot_of(
             });
         }
         let observed_agents = agents_by_queue.get(q.id.as_str());
-        if observed_agents.is_some_and(|o| !agents_are_valid(o)) {
-            continue;
+        if observed_agents.is_none_or(|o| agents_are_valid(o)) {
+            let on_queue = observed_agents.map(|o| &o.on_queue);
+            rows.agents = Some(AgentRow {
+                queue: q.name.clone(),
+                statuses: AGENT_STATUSES
+                    .iter()
+                    .map(|(key, label)| {
+                        let n = on_queue.and_then(|m| m.get(*key)).copied().unwrap_or(0);
+                        (*label, n as f64)
+                    })
+                    .collect(),
+            });
         }
-        let on_queue = observed_agents.map(|o| &o.on_queue);
-        snap.agents.push(AgentRow {
-            queue: q.name.clone(),
-            statuses: AGENT_STATUSES
-                .iter()
-                .map(|(key, label)| {
-                    let n = on_queue.and_then(|m| m.get(*key)).copied().unwrap_or(0);
-                    (*label, n as f64)
-                })
-                .collect(),
-        });
+        snap.queues.push(rows);
     }
     snap
 }
@@ -232,8 +258,9 @@ mod tests {
             }],
         };
         let snap = realtime_snapshot(&set(), &obs, |_| true);
-        assert_eq!(snap.media.len(), 2);
-        let chat = &snap.media[0];
+        let media: Vec<_> = snap.media().collect();
+        assert_eq!(media.len(), 2);
+        let chat = media[0];
         assert_eq!(
             (
                 &*chat.media_type,
@@ -242,14 +269,14 @@ mod tests {
             ),
             ("chat", 0.0, Some(0.0))
         );
-        let voice = &snap.media[1];
+        let voice = media[1];
         assert_eq!(
             (voice.waiting, voice.interacting, voice.alerting),
             (2.0, 3.0, 1.0)
         );
         assert_eq!(voice.longest_waiting_seconds, None);
         assert_eq!(
-            snap.agents[0].statuses,
+            snap.agents().next().expect("agents row").statuses,
             vec![
                 ("communicating", 0.0),
                 ("idle", 2.0),
@@ -277,13 +304,9 @@ mod tests {
             }],
         };
         let snap = realtime_snapshot(&set(), &obs, |_| true);
-        let media: Vec<_> = snap
-            .media
-            .iter()
-            .map(|r| r.media_type.to_string())
-            .collect();
+        let media: Vec<_> = snap.media().map(|r| r.media_type.to_string()).collect();
         assert_eq!(media, ["chat"]);
-        assert!(snap.agents.is_empty());
+        assert_eq!(snap.agents().count(), 0);
         let bad = bad_groups(&obs);
         let keys: Vec<_> = bad
             .iter()

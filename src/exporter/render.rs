@@ -14,7 +14,7 @@ use axum::body::Bytes;
 use flate2::{write::GzEncoder, Compression};
 
 use super::families::{self, Family, MetricType, WINDOW_FAMILIES};
-use super::realtime::{RealtimeRow, RealtimeSnapshot};
+use super::realtime::{QueueRealtime, RealtimeRow, RealtimeSnapshot};
 use super::snapshot::{QueueSet, WindowSnapshot};
 use super::text_format;
 
@@ -169,29 +169,32 @@ impl FamilyWriter {
         if self.hidden.contains(&family.name) {
             return;
         }
-        let mut order: Vec<usize> = (0..family.labels.len()).collect();
-        order.sort_by_key(|&i| family.labels[i]);
-        // Every queue gauge is a finite, non-negative number; the snapshots
-        // already leave bad data out, this keeps it so whatever slips by.
-        let mut samples = samples
-            .into_iter()
-            .filter(|(_, value)| value.is_finite() && *value >= 0.0)
-            .peekable();
+        let order = label_order(family);
+        let mut samples = samples.into_iter().filter(|(_, v)| servable(*v)).peekable();
         if samples.peek().is_none() {
             return;
         }
-        text_format::write_header(&mut self.text, family.name, family.help, "gauge");
+        self.header(family);
         for (values, value) in samples {
-            let values = values.as_ref();
-            debug_assert_eq!(values.len(), family.labels.len(), "{}", family.name);
-            let labels = order
-                .iter()
-                .filter_map(|&i| Some((family.labels[i], *values.get(i)?)));
-            text_format::write_sample(&mut self.text, family.name, labels, value);
+            write_line(&mut self.text, family, &order, values.as_ref(), value);
             self.series += 1;
             if self.text.len() >= FLUSH_AT {
                 self.flush();
             }
+        }
+    }
+
+    /// Writes the `# HELP` and `# TYPE` lines of a gauge family.
+    fn header(&mut self, family: &Family) {
+        text_format::write_header(&mut self.text, family.name, family.help, "gauge");
+    }
+
+    /// Appends sample lines already written for one family.
+    fn lines(&mut self, lines: &[u8], series: usize) {
+        self.text.extend_from_slice(lines);
+        self.series += series;
+        if self.text.len() >= FLUSH_AT {
+            self.flush();
         }
     }
 
@@ -302,6 +305,108 @@ pub fn render_queues_except(set: &QueueSet, hidden: &[&'static str]) -> Rendered
     w.finish()
 }
 
+/// The label positions of a family in the order they are written (sorted
+/// by label name).
+fn label_order(family: &Family) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..family.labels.len()).collect();
+    order.sort_by_key(|&i| family.labels[i]);
+    order
+}
+
+/// Every queue gauge is a finite, non-negative number; the snapshots already
+/// leave bad data out, this keeps it so whatever slips by.
+fn servable(value: f64) -> bool {
+    value.is_finite() && value >= 0.0
+}
+
+/// Writes one sample line of `family`; `values` in the order of
+/// [`Family::labels`], `order` from [`label_order`].
+fn write_line(out: &mut Vec<u8>, family: &Family, order: &[usize], values: &[&str], value: f64) {
+    debug_assert_eq!(values.len(), family.labels.len(), "{}", family.name);
+    let labels = order
+        .iter()
+        .filter_map(|&i| Some((family.labels[i], *values.get(i)?)));
+    text_format::write_sample(out, family.name, labels, value);
+}
+
+/// The real-time families in the order the part writes them.
+const REALTIME_FAMILIES: [&Family; 5] = [
+    &families::AGENTS,
+    &families::ALERTING,
+    &families::INTERACTING,
+    &families::LONGEST_WAITING,
+    &families::WAITING,
+];
+
+/// The sample lines of one queue for each real-time family (in
+/// `REALTIME_FAMILIES` order, without headers): what a render of the
+/// real-time part writes for that queue, kept so that pushed state only
+/// renders again the queues that changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RealtimeLines {
+    lines: [Vec<u8>; REALTIME_FAMILIES.len()],
+    series: [usize; REALTIME_FAMILIES.len()],
+}
+
+impl RealtimeLines {
+    /// Renders the lines of one queue's real-time rows.
+    pub fn of(q: &QueueRealtime) -> RealtimeLines {
+        let mut out = RealtimeLines::default();
+        let agents = q.agents.iter().flat_map(|a| {
+            a.statuses
+                .iter()
+                .map(move |(status, n)| ([&*a.queue, *status], *n))
+        });
+        out.write(0, agents);
+        out.write(1, q.media.iter().map(|r| media(r, r.alerting)));
+        out.write(2, q.media.iter().map(|r| media(r, r.interacting)));
+        let longest = q
+            .media
+            .iter()
+            .filter_map(|r| Some(media(r, r.longest_waiting_seconds?)));
+        out.write(3, longest);
+        out.write(4, q.media.iter().map(|r| media(r, r.waiting)));
+        // Kept until the queue changes: no spare capacity.
+        for lines in &mut out.lines {
+            lines.shrink_to_fit();
+        }
+        out
+    }
+
+    fn write<'a, const N: usize>(
+        &mut self,
+        index: usize,
+        samples: impl Iterator<Item = ([&'a str; N], f64)>,
+    ) {
+        let family = REALTIME_FAMILIES[index];
+        let order = label_order(family);
+        for (values, value) in samples.filter(|(_, v)| servable(*v)) {
+            write_line(&mut self.lines[index], family, &order, &values, value);
+            self.series[index] += 1;
+        }
+    }
+}
+
+/// Assembles the real-time part from the lines of each queue, in the order
+/// `queues` yields them (called once per family), leaving out the families
+/// named in `hidden` and those without samples.
+pub fn assemble_realtime<'a, I>(queues: impl Fn() -> I, hidden: &[&'static str]) -> Rendered
+where
+    I: Iterator<Item = &'a RealtimeLines>,
+{
+    let mut w = FamilyWriter::hiding(hidden).at_level(REALTIME_GZIP_LEVEL);
+    for (index, family) in REALTIME_FAMILIES.iter().enumerate() {
+        if w.hidden.contains(&family.name) || queues().all(|q| q.series[index] == 0) {
+            continue;
+        }
+        w.header(family);
+        for q in queues() {
+            w.lines(&q.lines[index], q.series[index]);
+        }
+    }
+    w.finish()
+}
+
 /// Renders the real-time gauges from queue observations.
 pub fn render_realtime(snap: &RealtimeSnapshot) -> Rendered {
     render_realtime_except(snap, &[])
@@ -310,34 +415,8 @@ pub fn render_realtime(snap: &RealtimeSnapshot) -> Rendered {
 /// [`render_realtime`] leaving out the families named in `hidden` (those
 /// reading an observation metric the org refuses).
 pub fn render_realtime_except(snap: &RealtimeSnapshot, hidden: &[&'static str]) -> Rendered {
-    let mut w = FamilyWriter::hiding(hidden).at_level(REALTIME_GZIP_LEVEL);
-    w.gauge(
-        &families::AGENTS,
-        snap.agents.iter().flat_map(|a| {
-            a.statuses
-                .iter()
-                .map(move |(status, n)| ([&*a.queue, *status], *n))
-        }),
-    );
-    w.gauge(
-        &families::ALERTING,
-        snap.media.iter().map(|r| media(r, r.alerting)),
-    );
-    w.gauge(
-        &families::INTERACTING,
-        snap.media.iter().map(|r| media(r, r.interacting)),
-    );
-    w.gauge(
-        &families::LONGEST_WAITING,
-        snap.media
-            .iter()
-            .filter_map(|r| Some(media(r, r.longest_waiting_seconds?))),
-    );
-    w.gauge(
-        &families::WAITING,
-        snap.media.iter().map(|r| media(r, r.waiting)),
-    );
-    w.finish()
+    let lines: Vec<RealtimeLines> = snap.queues.iter().map(RealtimeLines::of).collect();
+    assemble_realtime(|| lines.iter(), hidden)
 }
 
 /// Label values of a real-time media row (`media_type`, `queue`) with a value.

@@ -2,8 +2,10 @@
 //!
 //! The pure core: [`topics`] (queue topics and their channels of ≤ 1,000),
 //! [`message`] (socket frames), [`merge`] (the merged real-time state, seeded
-//! by REST and updated by events, rendered through the polled path) and
-//! [`plan`] (reasons, expiry and backoff decisions). The I/O edges:
+//! by REST and updated by events, folded by the polled path's rules),
+//! [`render_cache`] (each queue's lines kept, so a render only renders the
+//! queues that changed) and [`plan`] (reasons, expiry and backoff
+//! decisions). The I/O edges:
 //! [`socket`] (one WebSocket), [`channel`] (one channel's lifecycle) and
 //! [`Hub`] (one channel per 1,000 exported queues, the switch between push
 //! and polling, and the once-a-second re-render).
@@ -19,36 +21,42 @@ pub mod channel;
 pub mod merge;
 pub mod message;
 pub mod plan;
+pub mod render_cache;
 pub mod socket;
 pub mod topics;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::budget::Realtime;
+use super::config::QueueFilter;
 use super::config::{RealtimeSettings, RealtimeSource};
 use super::poller::Poller;
+use super::realtime::realtime_snapshot_of;
+use super::render::Rendered;
 use super::selfmetrics::SelfMetrics;
+use super::snapshot::QueueSet;
 use super::state::{PollKind, Shared};
 use crate::genesys::ObservationSnapshot;
 use channel::{SlotContext, SlotStatus};
 use merge::{Applied, Merged};
 use message::QueueEvent;
 use plan::Refusal;
+use render_cache::RenderCache;
 
 /// The real-time part is re-rendered at most this often from pushed events.
 pub const RENDER_EVERY: Duration = Duration::from_secs(1);
 
 /// Renders of pushed state take at most one part in this many of the time
-/// (5 % of a core): a render that took `t` is followed by the next no sooner
+/// (1 % of a core): a render that took `t` is followed by the next no sooner
 /// than `t × RENDER_COST_FACTOR` later, so an org large enough for a render to
-/// take over 50 ms is rendered less often than once a second.
-pub const RENDER_COST_FACTOR: u32 = 20;
+/// take over 10 ms is rendered less often than once a second.
+pub const RENDER_COST_FACTOR: u32 = 100;
 
 /// A render waits until no event came for this long (events sent together
 /// arrive within milliseconds of each other), so one render takes a whole
@@ -70,6 +78,8 @@ pub struct Pushed {
     changed: Notify,
     /// When the first and the latest change since the last render arrived.
     dirty_since: Mutex<Option<(tokio::time::Instant, tokio::time::Instant)>>,
+    /// The lines of each queue as last rendered.
+    cache: Mutex<RenderCache>,
 }
 
 #[derive(Debug, Default)]
@@ -164,17 +174,56 @@ impl Pushed {
         self.active.load(Ordering::SeqCst)
     }
 
-    /// The state to render when something changed since the last call.
-    fn take_changes(&self, now_ms: i64) -> Option<(ObservationSnapshot, BTreeSet<String>)> {
+    /// Clears the changed mark; true when something changed since the last call.
+    fn take_dirty(&self) -> bool {
         self.dirty_since
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if !self.dirty.swap(false, Ordering::SeqCst) {
-            return None;
-        }
-        let s = self.state();
-        Some((s.merged.snapshot(now_ms), s.seeded.clone()))
+        self.dirty.swap(false, Ordering::SeqCst)
+    }
+
+    /// Renders the real-time part of the seeded queues of `set` from the
+    /// merged state taken at `now_ms`: only the queues that changed since
+    /// the last render are rendered again (every queue when `set` is new or
+    /// a whole seed replaced the state); the others keep their lines.
+    pub fn render(
+        &self,
+        set: &Arc<QueueSet>,
+        filter: &QueueFilter,
+        hidden: &[&'static str],
+        now_ms: i64,
+    ) -> Rendered {
+        let started = std::time::Instant::now();
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let stale = cache.is_stale(set);
+        let mut s = self.state();
+        let changed = s.merged.take_changed();
+        let (render, obs) = match changed.filter(|_| !stale) {
+            Some(changed) => {
+                let render: BTreeSet<String> = changed.intersection(&s.seeded).cloned().collect();
+                let obs = s.merged.snapshot_of(now_ms, &render);
+                (render, obs)
+            }
+            None => (s.seeded.clone(), s.merged.snapshot(now_ms)),
+        };
+        let seeded = s.seeded.clone();
+        drop(s);
+        let snap = realtime_snapshot_of(
+            set,
+            |id| render.contains(id),
+            &obs,
+            |m| filter.keeps_media(m),
+        );
+        cache.update(set, &render, &snap);
+        let part = cache.assemble(|id| seeded.contains(id), hidden);
+        tracing::debug!(
+            queues = render.len(),
+            of = seeded.len(),
+            took_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "rendered pushed real-time gauges"
+        );
+        part
     }
 }
 
@@ -370,22 +419,17 @@ impl Hub {
     }
 
     /// Publishes the merged state when push is active and it changed;
-    /// returns how long folding and rendering it took.
+    /// returns how long rendering it took.
     async fn render(&self) -> Duration {
         let pushed = self.poller.pushed();
-        if !pushed.is_active() {
+        if !pushed.is_active() || !pushed.take_dirty() {
             return Duration::ZERO;
         }
-        let started = std::time::Instant::now();
-        let Some((snap, seeded)) = pushed.take_changes(now_ms()) else {
-            return Duration::ZERO;
-        };
-        let folded = started.elapsed();
-        match self.poller.publish_observations(snap, seeded).await {
-            Ok(rendered) => folded + rendered,
+        match self.poller.publish_pushed().await {
+            Ok(cost) => cost,
             Err(e) => {
                 tracing::warn!(error = %e, "rendering pushed real-time gauges failed");
-                folded
+                Duration::ZERO
             }
         }
     }
@@ -401,16 +445,10 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-fn now_ms() -> i64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exporter::families;
     use crate::genesys::MediaObs;
 
     fn snap(queue: &str, waiting: u64) -> ObservationSnapshot {
@@ -468,21 +506,21 @@ mod tests {
             t + BURST_SETTLE,
             "due once the burst settled"
         );
-        p.take_changes(0);
+        p.take_dirty();
         p.mark();
         let rendered = Instant::now();
-        p.render_due(rendered + render_gap(Duration::from_millis(10)))
+        p.render_due(rendered + render_gap(Duration::from_millis(5)))
             .await;
         assert_eq!(Instant::now(), rendered + RENDER_EVERY);
-        // A render that took 100 ms waits 2 s for the next.
-        p.take_changes(0);
+        // A render that took 20 ms waits 2 s for the next.
+        p.take_dirty();
         p.mark();
         let rendered = Instant::now();
-        p.render_due(rendered + render_gap(Duration::from_millis(100)))
+        p.render_due(rendered + render_gap(Duration::from_millis(20)))
             .await;
         assert_eq!(Instant::now(), rendered + Duration::from_secs(2));
         // Changes 30 ms apart keep the render waiting for a pause…
-        p.take_changes(0);
+        p.take_dirty();
         let quiet = Instant::now();
         let t = Instant::now();
         p.mark();
@@ -495,7 +533,7 @@ mod tests {
         tokio::join!(p.render_due(quiet), marks);
         assert_eq!(Instant::now(), t + Duration::from_millis(90) + BURST_SETTLE);
         // …but a steady stream still renders a second after its first change.
-        p.take_changes(0);
+        p.take_dirty();
         let quiet = Instant::now();
         let t = Instant::now();
         p.mark();
@@ -512,25 +550,170 @@ mod tests {
         assert_eq!(Instant::now(), t + RENDER_EVERY);
     }
 
+    fn queue_set(ids: &[&str]) -> Arc<QueueSet> {
+        use crate::exporter::snapshot::{MediaInfo, QueueInfo};
+        let media = |m: &str| MediaInfo {
+            media_type: Arc::from(m),
+            sl_target: None,
+            sl_threshold_ms: None,
+        };
+        Arc::new(QueueSet::new(
+            ids.iter()
+                .map(|id| QueueInfo {
+                    id: id.to_string(),
+                    name: Arc::from(format!("Queue \"{id}\"")),
+                    division: "Home".into(),
+                    member_count: None,
+                    media: vec![media("voice"), media("chat")],
+                })
+                .collect(),
+        ))
+    }
+
+    /// What a full render of the pushed state writes (the polled path).
+    fn full_render(p: &Pushed, set: &QueueSet, hidden: &[&'static str], now_ms: i64) -> String {
+        let s = p.state();
+        let snap = realtime_snapshot_of(
+            set,
+            |id| s.seeded.contains(id),
+            &s.merged.snapshot(now_ms),
+            |_| true,
+        );
+        crate::exporter::render::render_realtime_except(&snap, hidden).text()
+    }
+
     /// Events count only for seeded queues; a change marks the state for
-    /// one render; removed queues are forgotten.
+    /// one render, which shows it; removed queues are forgotten.
     #[test]
     fn pushed_state() {
         let p = Pushed::default();
+        let qs = queue_set(&["q1", "q2"]);
+        let filter = QueueFilter::default();
         assert_eq!(p.apply(waiting(3.0)), Applied::Same, "not seeded yet");
-        assert!(p.take_changes(0).is_none());
+        assert!(!p.take_dirty());
         p.seed_queues(&snap("q1", 1), &set(&["q1"]));
-        assert!(p.take_changes(0).is_some(), "a seed renders");
+        assert!(p.take_dirty(), "a seed renders");
         assert_eq!(p.apply(waiting(3.0)), Applied::Changed);
-        let (s, seeded) = p.take_changes(0).expect("changed");
-        assert_eq!(s.media[0].waiting, 3);
-        assert_eq!(seeded, set(&["q1"]));
-        assert!(p.take_changes(0).is_none(), "once per change");
+        assert!(p.take_dirty());
+        assert!(!p.take_dirty(), "once per change");
+        let text = p.render(&qs, &filter, &[], 0).text();
+        let line = "genesys_queue_waiting{media_type=\"voice\",queue=\"Queue \\\"q1\\\"\"} 3";
+        assert!(text.contains(line), "{text}");
+        assert!(!text.contains("q2"), "not seeded: not shown\n{text}");
         p.retain(&set(&["q2"]));
         assert_eq!(p.apply(waiting(4.0)), Applied::Same, "forgotten");
         p.seed_all(&snap("q2", 2), &set(&["q2"]));
-        p.mark();
-        let (s, seeded) = p.take_changes(0).expect("changed");
-        assert_eq!((s.media.len(), seeded), (1, set(&["q2"])));
+        let text = p.render(&qs, &filter, &[], 0).text();
+        assert!(!text.contains("q1") && text.contains("q2"), "{text}");
+    }
+
+    /// One step of a pushed-state history.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Event(
+            usize,
+            Option<&'static str>,
+            &'static str,
+            Option<&'static str>,
+            f64,
+        ),
+        SeedQueues(Vec<usize>, u64),
+        SeedAll(Vec<usize>, u64),
+        Retain(Vec<usize>),
+        NewSet(Vec<usize>),
+        Render(i64, bool),
+    }
+
+    const IDS: [&str; 5] = ["q0", "q1", "q2", "q3", "q4"];
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        let queues = || proptest::collection::vec(0..IDS.len(), 0..=IDS.len());
+        let metric = prop_oneof![
+            Just((Some("voice"), "oWaiting", None)),
+            Just((Some("chat"), "oWaiting", None)),
+            Just((Some("voice"), "oInteracting", None)),
+            Just((Some("chat"), "oAlerting", None)),
+            Just((Some("voice"), "oLongestWaiting", None)),
+            Just((Some("email"), "oWaiting", None)),
+            Just((None, "oOnQueueUsers", Some("IDLE"))),
+            Just((None, "oOnQueueUsers", Some("INTERACTING"))),
+            Just((None, "oActiveUsers", None)),
+        ];
+        let value = prop_oneof![
+            (0u32..4).prop_map(f64::from),
+            Just(1_700_000_000_000.0),
+            Just(-1.0),
+        ];
+        prop_oneof![
+            6 => (0..IDS.len(), metric, value)
+                .prop_map(|(q, (media, m, qual), v)| Step::Event(q, media, m, qual, v)),
+            1 => (queues(), 0u64..3).prop_map(|(q, n)| Step::SeedQueues(q, n)),
+            1 => (queues(), 0u64..3).prop_map(|(q, n)| Step::SeedAll(q, n)),
+            1 => queues().prop_map(Step::Retain),
+            1 => queues().prop_map(Step::NewSet),
+            3 => (1_700_000_000_000i64..1_700_000_100_000, any::<bool>())
+                .prop_map(|(now, hide)| Step::Render(now, hide)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever the history, the incremental render writes exactly what
+        /// a full render of the same state writes.
+        #[test]
+        fn incremental_render_matches_full(
+            steps in proptest::collection::vec(step(), 1..40),
+        ) {
+            let p = Pushed::default();
+            let filter = QueueFilter::default();
+            let mut qs = queue_set(&IDS);
+            let ids = |v: &[usize]| v.iter().map(|&i| IDS[i].to_string()).collect::<BTreeSet<_>>();
+            for step in steps {
+                match step {
+                    Step::Event(q, media, metric, qualifier, n) => {
+                        let stats = if metric == "oLongestWaiting" {
+                            message::Stats { count: None, value: Some(n) }
+                        } else {
+                            message::Stats { count: Some(n), value: None }
+                        };
+                        let _ = p.apply(QueueEvent {
+                            queue_id: IDS[q].into(),
+                            media_type: media.map(str::to_string),
+                            metrics: vec![(metric.into(), qualifier.map(str::to_string), stats)],
+                        });
+                    }
+                    Step::SeedQueues(q, n) => {
+                        let queues = ids(&q);
+                        let mut answer = ObservationSnapshot::default();
+                        for id in &queues {
+                            answer.media.extend(snap(id, n).media);
+                        }
+                        p.seed_queues(&answer, &queues);
+                    }
+                    Step::SeedAll(q, n) => {
+                        let queues = ids(&q);
+                        let mut answer = ObservationSnapshot::default();
+                        for id in &queues {
+                            answer.media.extend(snap(id, n).media);
+                        }
+                        p.seed_all(&answer, &queues);
+                    }
+                    Step::Retain(q) => p.retain(&ids(&q)),
+                    Step::NewSet(q) => {
+                        let kept: Vec<&str> = q.iter().map(|&i| IDS[i]).collect();
+                        qs = queue_set(&kept);
+                    }
+                    Step::Render(now, hide) => {
+                        let hidden: &[&'static str] = if hide {
+                            &[families::WAITING.name]
+                        } else {
+                            &[]
+                        };
+                        let got = p.render(&qs, &filter, hidden, now).text();
+                        proptest::prop_assert_eq!(got, full_render(&p, &qs, hidden, now));
+                    }
+                }
+            }
+        }
     }
 }
