@@ -525,6 +525,20 @@ async fn scrape_gzip(client: &reqwest::Client, url: &str) -> Bytes {
         .expect("body")
 }
 
+/// 10 plain then 10 gzip scrapes (what the memory figures are read after):
+/// the last plain text and the last gzip body's length.
+async fn ten_scrapes_each(client: &reqwest::Client, base: &str) -> (String, usize) {
+    let mut text = String::new();
+    for _ in 0..10 {
+        text = scrape_text(client, base).await;
+    }
+    let mut gzip_len = 0;
+    for _ in 0..10 {
+        gzip_len = scrape_gzip(client, &format!("{base}/metrics")).await.len();
+    }
+    (text, gzip_len)
+}
+
 /// The self-metric lines a reader needs to trust the figures: poll
 /// durations and any poll failure.
 fn poll_lines(text: &str) -> Vec<&str> {
@@ -657,15 +671,8 @@ async fn live_figures(scale: Scale, org: Org) {
     }
     let client = reqwest::Client::new();
     let url = format!("{}/metrics", exporter.base);
-    let (mut plain_len, mut gzip_len) = (0, 0);
-    let mut text = String::new();
-    for _ in 0..10 {
-        text = scrape_text(&client, &exporter.base).await;
-        plain_len = text.len();
-    }
-    for _ in 0..10 {
-        gzip_len = scrape_gzip(&client, &url).await.len();
-    }
+    let (text, gzip_len) = ten_scrapes_each(&client, &exporter.base).await;
+    let plain_len = text.len();
     println!(
         "  after 10 plain + 10 gzip scrapes: exporter RSS {:.0} MB (peak {:.0} MB); /metrics {:.1} MB plain, {:.2} MB gzip, {} samples",
         rss_mb(&exporter.pid, "VmRSS"),
@@ -730,13 +737,9 @@ async fn measure_push(
     );
     drop(text);
     let url = format!("{}/metrics", exporter.base);
-    let (mut plain_len, mut gzip_len) = (0, 0);
-    for _ in 0..10 {
-        plain_len = scrape_text(&client, &exporter.base).await.len();
-    }
-    for _ in 0..10 {
-        gzip_len = scrape_gzip(&client, &url).await.len();
-    }
+    let (text, gzip_len) = ten_scrapes_each(&client, &exporter.base).await;
+    let plain_len = text.len();
+    drop(text);
     println!(
         "  push run, after 10 plain + 10 gzip scrapes: exporter RSS {:.0} MB (peak {:.0} MB); /metrics {:.1} MB plain, {:.2} MB gzip",
         rss_mb(&exporter.pid, "VmRSS"),

@@ -626,6 +626,15 @@ mod tests {
 
     const IDS: [&str; 5] = ["q0", "q1", "q2", "q3", "q4"];
 
+    /// An observations answer with `waiting` voice interactions in each of `queues`.
+    fn answer(queues: &BTreeSet<String>, waiting: u64) -> ObservationSnapshot {
+        let mut answer = ObservationSnapshot::default();
+        for id in queues {
+            answer.media.extend(snap(id, waiting).media);
+        }
+        answer
+    }
+
     fn step() -> impl proptest::strategy::Strategy<Value = Step> {
         use proptest::prelude::*;
         let queues = || proptest::collection::vec(0..IDS.len(), 0..=IDS.len());
@@ -684,19 +693,11 @@ mod tests {
                     }
                     Step::SeedQueues(q, n) => {
                         let queues = ids(&q);
-                        let mut answer = ObservationSnapshot::default();
-                        for id in &queues {
-                            answer.media.extend(snap(id, n).media);
-                        }
-                        p.seed_queues(&answer, &queues);
+                        p.seed_queues(&answer(&queues, n), &queues);
                     }
                     Step::SeedAll(q, n) => {
                         let queues = ids(&q);
-                        let mut answer = ObservationSnapshot::default();
-                        for id in &queues {
-                            answer.media.extend(snap(id, n).media);
-                        }
-                        p.seed_all(&answer, &queues);
+                        p.seed_all(&answer(&queues, n), &queues);
                     }
                     Step::Retain(q) => p.retain(&ids(&q)),
                     Step::NewSet(q) => {
