@@ -157,12 +157,24 @@ async fn pushed_gauges_equal_rest_truth(style: NotifyStyle) {
         scrape_value(&samples, "genesys_exporter_notification_channels", &[]),
         1.0
     );
-    let events = scrape_value(
-        &samples,
-        "genesys_exporter_notification_messages_total",
-        &[("kind", "event")],
-    );
-    assert!(events > 0.0, "events counted: {events}");
+    // The seed alone can equal the frozen truth before the first event
+    // arrives (the simulator publishes once a second): wait for one, bounded.
+    let events_of = |samples: &[Sample]| {
+        scrape_value(
+            samples,
+            "genesys_exporter_notification_messages_total",
+            &[("kind", "event")],
+        )
+    };
+    let mut events = events_of(&samples);
+    for _ in 0..50 {
+        if events > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        events = events_of(&scrape(&exporter.base).await);
+    }
+    assert!(events > 0.0, "events counted within 10 s: {events}");
     let seeded = exporter_observations(&control, &truth);
     assert!(seeded >= 1, "seeded by a REST observations query");
     let after = step(&sim, &mut truth, &want).await;
