@@ -4,8 +4,8 @@
 //! output from these entries only; `prometheus/exported-metrics.txt` lists the
 //! same families and a test keeps the two equal.
 //!
-//! Process metrics (`process_*`) come from the `prometheus` crate's process
-//! collector and are not declared here.
+//! Process metrics (`process_*`, the client conventions' names and HELP) are
+//! declared by their collector, `process_metrics`.
 
 use crate::kpi::Totals;
 

@@ -9,7 +9,8 @@
 //!   totals and real-time values; [`families`]: the metric catalogue (every
 //!   served family's name, type, labels, HELP and window value).
 //! - [`render`]: text format ([`text_format`]) + gzip, once per poll;
-//!   [`selfmetrics`]: the exporter's own metrics, rendered per scrape;
+//!   [`selfmetrics`]: the exporter's own metrics, read per scrape
+//!   ([`process_metrics`]: `process_*` from `/proc/self`);
 //!   [`body`]: the streamed `/metrics` body.
 //! - [`state`]: what the poller publishes and the server reads, and freshness.
 //! - [`ingest`]: pure conversion of API answers into snapshot inputs
@@ -46,6 +47,8 @@ pub mod poll_error;
 pub mod poll_fold;
 pub mod poll_loop;
 pub mod poller;
+#[cfg(target_os = "linux")]
+pub mod process_metrics;
 pub mod push;
 pub mod realtime;
 pub mod render;

@@ -200,8 +200,8 @@ impl SelfMetrics {
         for kind in KINDS {
             notification_messages.with_label_values(&[kind]);
         }
-        let process = prometheus::process_collector::ProcessCollector::for_self();
-        live.register(Box::new(process))
+        #[cfg(target_os = "linux")]
+        live.register(Box::new(super::process_metrics::ProcessMetrics::new()))
             .expect("process metrics do not clash with the catalogue");
         let metrics = SelfMetrics {
             up: register(l, Gauge::with_opts(opts(&families::UP))),
